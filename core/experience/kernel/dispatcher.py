@@ -1,0 +1,229 @@
+"""The one dispatcher every LLM call goes through: limit, timeout, retry, cache, ledger, budget."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .cache import ResponseCache
+from .limiter import Limiter
+from .types import Backend, BudgetExceeded, Completion, KernelError, KernelTask, TransientError
+from .usage import Budget, Usage
+
+log = logging.getLogger(__name__)
+
+
+class Kernel:
+    """The one dispatcher for every LLM call."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        cache_path: Path | None = None,
+        concurrency: int = 1,
+        timeout: float | None = 120.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        budget: Budget | None = None,
+    ) -> None:
+        if retries < 0:
+            raise ValueError(f"retries must be >= 0, got {retries}")
+        self.backend = backend
+        self.usage = Usage()
+        self.budget = budget or Budget()
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.backend_id = f"{backend.name}:{backend.model}"
+        self.cache = ResponseCache(cache_path) if cache_path is not None else None
+        self._limiter = Limiter(concurrency)
+        self._lock = threading.Lock()
+        self._reserved = 0
+        self._rng = random.Random()
+
+    @property
+    def concurrency(self) -> int:
+        """The most real calls in flight at once."""
+        return self._limiter.limit
+
+    async def complete_many(self, tasks: Sequence[KernelTask]) -> list[Completion]:
+        """Complete every task concurrently (bounded); results keep the order of ``tasks``.
+
+        With a cache, identical tasks in one batch cost one call (the copies count as cache
+        hits). On the first error the other tasks are cancelled and that error is raised;
+        answers already received stay in the cache.
+        """
+        if self.cache is None:
+            return await self._gather([self.complete(t) for t in tasks])
+        keys = [t.cache_key(self.backend_id) for t in tasks]
+        first: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            first.setdefault(key, index)
+        unique = sorted(first.values())
+        answers = await self._gather([self.complete(tasks[i]) for i in unique])
+        by_key = {keys[i]: answer for i, answer in zip(unique, answers, strict=True)}
+        results: list[Completion] = []
+        for index, key in enumerate(keys):
+            if first[key] == index:
+                results.append(by_key[key])
+            else:
+                with self._lock:
+                    self.usage.cache_hits += 1
+                results.append(replace(by_key[key], cached=True))
+        return results
+
+    async def complete(self, task: KernelTask) -> Completion:
+        """Complete one task: from the cache if it is there, else through the backend."""
+        key = task.cache_key(self.backend_id) if self.cache is not None else None
+        hit = self._lookup(key)
+        if hit is not None:
+            return hit
+        async with self._limiter:
+            hit = self._lookup(key)  # an identical task may have finished while we waited
+            if hit is not None:
+                return hit
+            self._reserve(task)
+            try:
+                completion = await self._call_with_retries(task)
+            finally:
+                with self._lock:
+                    self._reserved -= 1
+        self._record(completion)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, completion)
+        return completion
+
+    def run(self, tasks: Sequence[KernelTask]) -> list[Completion]:
+        """Sync entry point; works from plain code AND from inside a running event loop.
+
+        Inside a running loop it runs the coroutine on a private loop in a worker thread and
+        waits (blocking the caller's loop meanwhile; async callers should await
+        ``complete_many`` instead).
+        """
+        batch = list(tasks)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.complete_many(batch))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="experience-kernel") as pool:
+            return pool.submit(lambda: asyncio.run(self.complete_many(batch))).result()
+
+    def close(self) -> None:
+        """Close the cache and the backend's resources (if it has a ``close``)."""
+        if self.cache is not None:
+            self.cache.close()
+        closer = getattr(self.backend, "close", None)
+        if callable(closer):
+            closer()
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _gather(
+        self, coroutines: list[Coroutine[Any, Any, Completion]]
+    ) -> list[Completion]:
+        """Run coroutines as tasks; on the first failure cancel the rest and raise it."""
+        jobs = [asyncio.ensure_future(c) for c in coroutines]
+        if not jobs:
+            return []
+        try:
+            done, pending = await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
+        except BaseException:
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            raise
+        if pending:
+            for job in pending:
+                job.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for job in jobs:  # raise the failure of the earliest task in the batch
+            error = job.exception() if job in done and not job.cancelled() else None
+            if error is not None:
+                raise error
+        return [job.result() for job in jobs]
+
+    def _lookup(self, key: str | None) -> Completion | None:
+        if self.cache is None or key is None:
+            return None
+        hit = self.cache.get(key)
+        if hit is not None:
+            with self._lock:
+                self.usage.cache_hits += 1
+        return hit
+
+    def _reserve(self, task: KernelTask) -> None:
+        with self._lock:
+            cap = self.budget.breach(self.usage, self._reserved)
+            if cap is None:
+                self._reserved += 1
+                return
+            spent = self.usage.describe()
+        raise BudgetExceeded(
+            f"budget cap {cap} reached before a {self.backend_id} call"
+            f"{f' ({task.tag})' if task.tag else ''}; spent so far: {spent}. "
+            "Raise the cap to continue; answers already received are cached and free."
+        )
+
+    def _record(self, completion: Completion) -> None:
+        cost = completion.cost
+        if cost is None:
+            cost = self.backend.cost(completion.prompt_tokens, completion.completion_tokens)
+        with self._lock:
+            self.usage.calls += 1
+            self.usage.prompt_tokens += completion.prompt_tokens
+            self.usage.completion_tokens += completion.completion_tokens
+            self.usage.cost += cost
+            self.usage.seconds += completion.seconds
+
+    async def _call_with_retries(self, task: KernelTask) -> Completion:
+        attempts = self.retries + 1
+        last: BaseException | None = None
+        for attempt in range(attempts):
+            try:
+                return await asyncio.wait_for(self.backend.complete(task), self.timeout)
+            except (TransientError, TimeoutError) as exc:
+                last = exc
+                if attempt + 1 == attempts:
+                    break
+                delay = self.backoff * 2**attempt * self._rng.uniform(0.5, 1.5)
+                log.warning(
+                    "%s call%s failed (%s); retry %d/%d in %.2f s",
+                    self.backend_id,
+                    f" ({task.tag})" if task.tag else "",
+                    _describe(exc, self.timeout),
+                    attempt + 1,
+                    self.retries,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        raise KernelError(
+            f"{self.backend_id} call{f' ({task.tag})' if task.tag else ''} failed after "
+            f"{attempts} attempts; last error: {_describe(last, self.timeout)}. "
+            "Check the backend, or raise Kernel(timeout=..., retries=...)."
+        ) from last
+
+
+def _describe(exc: BaseException | None, timeout: float | None) -> str:
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"timed out after {timeout} s"
+    return f"{type(exc).__name__}: {exc}"

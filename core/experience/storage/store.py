@@ -1,0 +1,106 @@
+"""Storage: the flat list of element texts of one tensor, mirrored to files when bound to a folder."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from experience.storage.atomic import atomic_write_text, read_text
+from experience.storage.layout import GridLayout, Layout
+
+
+class Storage:
+    """Element texts by flat slot; with a `directory`, every write goes to a file a person can open."""
+
+    def __init__(
+        self,
+        texts: Sequence[str | None],
+        shape: tuple[int, ...],
+        directory: Path | None = None,
+        layout: Layout | None = None,
+    ) -> None:
+        if int(np.prod(shape, dtype=np.int64)) != len(texts):
+            raise ValueError(f"storage of shape {list(shape)} needs {int(np.prod(shape))} texts, got {len(texts)}")
+        self.shape = tuple(shape)
+        self.layout: Layout = layout or GridLayout()
+        self.directory = directory
+        self._texts: list[str | None] = [t if t else None for t in texts]
+        self._made_dirs: set[Path] = set()
+        self._lock = threading.Lock()
+        self.version = 0  # bumped on every write; lets readers detect change cheaply
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def multi_index(self, slot: int) -> tuple[int, ...]:
+        """Multi-index of a flat slot in the storage's own shape."""
+        return tuple(int(i) for i in np.unravel_index(slot, self.shape)) if self.shape else ()
+
+    def path(self, slot: int) -> Path | None:
+        """File holding the text of a slot (None for in-memory storage)."""
+        if self.directory is None:
+            return None
+        return self.directory / self.layout.relpath(self.multi_index(slot))
+
+    def read(self, slot: int) -> str | None:
+        """Text of a slot; None where the element is empty."""
+        return self._texts[slot]
+
+    def read_many(self, slots: Sequence[int] | np.ndarray) -> list[str | None]:
+        """Texts of several slots, in order."""
+        texts = self._texts
+        return [texts[int(s)] for s in slots]
+
+    def write(self, slot: int, text: str | None) -> None:
+        """Set the text of a slot (None or "" empties it) and mirror it to its file."""
+        value = text if text else None
+        with self._lock:
+            self._texts[slot] = value
+            self.version += 1
+            self._write_file(slot, value)
+
+    def write_many(self, slots: Sequence[int] | np.ndarray, texts: Sequence[str | None]) -> None:
+        """Set several slots at once."""
+        with self._lock:
+            for slot, text in zip(slots, texts, strict=True):
+                value = text if text else None
+                self._texts[int(slot)] = value
+                self._write_file(int(slot), value)
+            self.version += 1
+
+    def flush_all(self) -> None:
+        """Write every slot's file (used when a storage is first bound to a folder)."""
+        with self._lock:
+            for slot, text in enumerate(self._texts):
+                self._write_file(slot, text)
+
+    def reload(self, slot: int) -> bool:
+        """Re-read one slot from its file (after a hand edit); True when the text changed."""
+        path = self.path(slot)
+        if path is None:
+            return False
+        text = read_text(path) if path.exists() else ""
+        value = text if text else None
+        with self._lock:
+            changed = self._texts[slot] != value
+            if changed:
+                self._texts[slot] = value
+                self.version += 1
+        return changed
+
+    def reload_all(self) -> list[int]:
+        """Re-read every slot from disk; returns the slots whose text changed."""
+        return [slot for slot in range(len(self._texts)) if self.reload(slot)]
+
+    def _write_file(self, slot: int, text: str | None) -> None:
+        path = self.path(slot)
+        if path is None:
+            return
+        parent = path.parent
+        if parent not in self._made_dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(parent)
+        atomic_write_text(path, text or "", make_parent=False)

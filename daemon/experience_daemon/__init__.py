@@ -1,0 +1,1 @@
+"""Experience daemon: the service API, the JSON-RPC server and the CLI."""

@@ -35,7 +35,8 @@ def keyword_probabilities(dist: str) -> np.ndarray | None:
     if dist == "uniform":
         return None
     weights = 1.0 / (np.arange(VOCAB) + 10.0)  # Zipf-like, head flattened a little
-    return weights / weights.sum()
+    probs: np.ndarray = weights / weights.sum()
+    return probs
 
 
 def synthetic_keyword_sets(

@@ -289,6 +289,15 @@ def test_topk_indices_breaks_ties_by_index(seed: int) -> None:
         assert topk_indices(scores, k).tolist() == brute_topk(scores.tolist(), k)
 
 
+@pytest.mark.parametrize("k", [1, 5, 700])
+def test_topk_indices_on_a_large_vector_matches_a_full_sort(k: int) -> None:
+    rng = np.random.default_rng(k)
+    scores = rng.integers(0, 50, size=40_000).astype(np.float64)  # large enough to prefilter
+    scores[::997] = 60.0  # some top scores, tied with each other
+    expected = np.lexsort((np.arange(scores.shape[0]), -scores))[:k]
+    assert topk_indices(scores, k).tolist() == expected.tolist()
+
+
 def test_first_rows_except_skips_excluded_rows() -> None:
     assert first_rows_except(np.array([0, 2, 3], dtype=np.int64), 3, 10).tolist() == [1, 4, 5]
     assert first_rows_except(np.array([0, 1], dtype=np.int64), 5, 3).tolist() == [2]

@@ -269,3 +269,12 @@ def test_malformed_diffs_raise_with_the_line(diff: str, message: str) -> None:
     with pytest.raises(PatchFormatError, match=message):
         apply_patch("a\nb\n", diff)
     assert issubclass(PatchFormatError, ValueError)
+
+
+def test_pure_insertion_hunk_without_context() -> None:
+    result = apply_patch("a\nb\nc\n", "@@ -2,0 +3 @@\n+inserted\n")
+    assert result.outcome is PatchOutcome.APPLIED
+    assert result.text == "a\nb\ninserted\nc\n"
+    beyond = apply_patch("a\n", "@@ -7,0 +8 @@\n+tail\n")
+    assert beyond.text == "a\ntail\n"
+    assert beyond.offset_hunks == 1

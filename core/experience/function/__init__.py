@@ -8,7 +8,10 @@ from experience.function.fork import fork
 from experience.function.merge import merge
 from experience.function.slice_copy import slice_copy
 from experience.function.slice_view import slice_view
+from experience.function.slice_attention import slice_attention
 from experience.function.sparse_to_dense import sparse_to_dense
+from experience.function.st_attention import st_attention
+from experience.function.st_moe import st_moe
 from experience.function.stack import stack
 from experience.function.with_dense_view import with_dense_view
 
@@ -21,9 +24,12 @@ __all__ = [
     "edit_distance_ratio",
     "fork",
     "merge",
+    "slice_attention",
     "slice_copy",
     "slice_view",
     "sparse_to_dense",
+    "st_attention",
+    "st_moe",
     "stack",
     "with_dense_view",
 ]

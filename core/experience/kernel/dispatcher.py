@@ -60,7 +60,8 @@ class Kernel:
 
         With a cache, identical tasks in one batch cost one call (the copies count as cache
         hits). On the first error the other tasks are cancelled and that error is raised;
-        answers already received stay in the cache.
+        on BudgetExceeded the calls already in flight are finished first (they are paid
+        for). Answers already received stay in the cache.
         """
         if self.cache is None:
             return await self._gather([self.complete(t) for t in tasks])
@@ -153,8 +154,10 @@ class Kernel:
             await asyncio.gather(*jobs, return_exceptions=True)
             raise
         if pending:
-            for job in pending:
-                job.cancel()
+            failed = next(j for j in jobs if j in done and not j.cancelled() and j.exception())
+            if not isinstance(failed.exception(), BudgetExceeded):
+                for job in pending:
+                    job.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         for job in jobs:  # raise the failure of the earliest task in the batch
             error = job.exception() if job in done and not job.cancelled() else None
@@ -178,6 +181,8 @@ class Kernel:
                 self._reserved += 1
                 return
             spent = self.usage.describe()
+            if self._reserved:
+                spent += f" (+{self._reserved} in flight)"
         raise BudgetExceeded(
             f"budget cap {cap} reached before a {self.backend_id} call"
             f"{f' ({task.tag})' if task.tag else ''}; spent so far: {spent}. "

@@ -83,15 +83,9 @@ class JaccardIndex:
 
     def scores(self, keywords: Iterable[str]) -> FloatArray:
         """Float64 Jaccard similarity of `keywords` with every row, shape [rows]."""
-        kids, size = self._query_ids(keywords)
-        rows = self.rows
-        inter = np.zeros(rows, dtype=np.int64)
-        postings = [self._posting(kid) for kid in kids]
-        if postings:
-            inter = np.bincount(np.concatenate(postings), minlength=rows).astype(np.int64)
-        union = size + self._counts - inter
-        out = np.zeros(rows, dtype=np.float64)
-        np.divide(inter, union, out=out, where=union > 0)
+        rows, jaccard = self._hits(keywords)
+        out = np.zeros(self.rows, dtype=np.float64)
+        out[rows] = jaccard
         return out
 
     def topk(
@@ -159,12 +153,20 @@ class JaccardIndex:
 
     def _topk_exact(self, keywords: Iterable[str], k: int) -> IntArray:
         """Noise-free, unweighted top-k touching only rows that share a keyword with the query."""
+        cand, jaccard = self._hits(keywords)
+        top = cand[np.lexsort((cand, -jaccard))[:k]]
+        if top.shape[0] < k:  # every other row scores 0: lowest indices first
+            top = np.concatenate((top, first_rows_except(cand, k - top.shape[0], self.rows)))
+        return top
+
+    def _hits(self, keywords: Iterable[str]) -> tuple[IntArray, FloatArray]:
+        """Rows sharing at least one keyword with the query (ascending), and their Jaccard."""
         kids, size = self._query_ids(keywords)
         rows = self.rows
         postings = [self._posting(kid) for kid in kids]
         hits = sum(int(p.shape[0]) for p in postings)
         if hits == 0:
-            return first_rows_except(_EMPTY, k, rows)
+            return _EMPTY, np.empty(0, dtype=np.float64)
         flat = np.concatenate(postings)
         if hits * _SPARSE_RATIO < rows:
             cand, inter = np.unique(flat, return_counts=True)
@@ -173,11 +175,9 @@ class JaccardIndex:
             cand = np.flatnonzero(full)
             inter = full[cand]
         cand = cand.astype(np.int64, copy=False)
-        jaccard = inter / (size + self._counts[cand] - inter)
-        top = cand[np.lexsort((cand, -jaccard))[:k]]
-        if top.shape[0] < k:  # every other row scores 0: lowest indices first
-            top = np.concatenate((top, first_rows_except(cand, k - top.shape[0], rows)))
-        return top
+        # inter >= 1 here, so the union is never 0.
+        jaccard: FloatArray = inter / (size + self._counts[cand] - inter)
+        return cand, jaccard
 
     def _query_ids(self, keywords: Iterable[str]) -> tuple[list[int], int]:
         """Known keyword ids of a query, and the query's size (unknown words count in the union)."""

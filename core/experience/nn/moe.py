@@ -1,0 +1,94 @@
+"""StMoe and NaiveModel: modules around st_moe that own the experience and its retrieval index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from experience.function.st_moe import MoeSpec, st_moe
+from experience.kernel import Kernel
+from experience.nn.module import Module
+from experience.retrieval import JaccardIndex
+from experience.tensor import SymbolicTensor
+
+
+class StMoe(Module):
+    """Translate a batch of inputs [B] using an experience [N, 3] (query, key, value) as retrieved examples."""
+
+    def __init__(
+        self,
+        experience: SymbolicTensor,
+        kernel: Kernel,
+        *,
+        task_prompt: str,
+        topk: int = 1,
+        noise_std: float = 0.05,
+        seed: int = 0,
+        max_tokens: int = 256,
+    ) -> None:
+        super().__init__()
+        if experience.dim() != 2 or experience.shape[1] != 3:
+            raise ValueError(f"StMoe needs an [N, 3] experience, got {list(experience.shape)}")
+        if topk < 1:
+            raise ValueError(f"topk must be >= 1, got {topk}")
+        self.experience = experience
+        self.kernel = kernel
+        self.task_prompt = task_prompt
+        self.topk = topk
+        self.noise_std = noise_std
+        self.max_tokens = max_tokens
+        self.rng = np.random.default_rng(seed)
+        self.last: MoeSpec | None = None
+        self._index: JaccardIndex | None = None
+        self._indexed_version = -1
+
+    def reseed(self, *entropy: int) -> None:
+        """Reset exploration noise from integers (e.g. seed, step) so a resumed run draws the same."""
+        self.rng = np.random.default_rng(list(entropy))
+
+    def index(self) -> JaccardIndex:
+        """The retrieval index over the query column, rebuilt when the experience text changed."""
+        version = self.experience.storage.version
+        if self._index is None or version != self._indexed_version:
+            self._index = JaccardIndex(self.experience.texts()[0::3])
+            self._indexed_version = version
+        return self._index
+
+    def forward(self, inputs: SymbolicTensor) -> SymbolicTensor:
+        """Outputs [B]; `self.last` keeps the queries and retrieved rows of this call."""
+        spec = MoeSpec(
+            kernel=self.kernel,
+            task_prompt=self.task_prompt,
+            index=self.index(),
+            topk=self.topk,
+            noise_std=self.noise_std if self.training else 0.0,
+            rng=self.rng if self.training else None,
+            max_tokens=self.max_tokens,
+        )
+        out: SymbolicTensor = st_moe(inputs, self.experience, spec)
+        self.last = spec
+        return out
+
+
+class NaiveModel(Module):
+    """The baseline symbolic transform model: one StMoe layer; load an experience, then call it."""
+
+    def __init__(self, kernel: Kernel, *, task_prompt: str, topk: int = 1, seed: int = 0, **options: float) -> None:
+        super().__init__()
+        self.kernel = kernel
+        self.task_prompt = task_prompt
+        self.topk = topk
+        self.seed = seed
+        self.options = options
+        self.moe: StMoe | None = None
+
+    def load_experience(self, experience: SymbolicTensor) -> None:
+        """Attach the experience this model learns into."""
+        self.moe = StMoe(experience, self.kernel, task_prompt=self.task_prompt, topk=self.topk, seed=self.seed,
+                         **self.options)  # type: ignore[arg-type]
+
+    def forward(self, inputs: SymbolicTensor) -> SymbolicTensor:
+        """Translate the inputs."""
+        if self.moe is None:
+            raise RuntimeError("NaiveModel has no experience: call model.load_experience(experience) first")
+        out: SymbolicTensor = self.moe(inputs)
+        return out

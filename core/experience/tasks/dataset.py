@@ -1,0 +1,97 @@
+"""Datasets of (source, target) text pairs: a folder with manifest.json and split folders, or a flat folder."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from experience.storage.atomic import read_text
+
+
+class DatasetError(ValueError):
+    """A dataset folder that cannot be used; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One example: a name (file stem), its source text and its target text."""
+
+    name: str
+    source: str
+    target: str
+
+
+@dataclass
+class Dataset:
+    """Splits of pairs plus what the task needs: extensions and the task prompt."""
+
+    name: str
+    source_ext: str
+    target_ext: str
+    task_prompt: str
+    splits: dict[str, list[Pair]] = field(default_factory=dict)
+    path: Path | None = None
+
+    def split(self, name: str) -> list[Pair]:
+        """Pairs of one split; a clear error if the split is missing or empty."""
+        pairs = self.splits.get(name)
+        if not pairs:
+            have = ", ".join(sorted(k for k, v in self.splits.items() if v)) or "none"
+            raise DatasetError(f"dataset {self.name!r} has no {name!r} pairs (splits with pairs: {have})")
+        return pairs
+
+
+def _read_pairs(folder: Path, source_ext: str, target_ext: str) -> list[Pair]:
+    if not folder.is_dir():
+        raise DatasetError(f"split folder {folder} does not exist; create it or fix manifest.json 'splits'")
+    pairs, missing = [], []
+    for source in sorted(folder.glob(f"*.{source_ext}")):
+        target = source.with_suffix(f".{target_ext}")
+        if not target.exists():
+            missing.append(target.name)
+            continue
+        pairs.append(Pair(source.stem, read_text(source), read_text(target)))
+    if missing:
+        raise DatasetError(f"{folder}: no target file for {', '.join(missing)}; add them or remove the sources")
+    return pairs
+
+
+def _infer_extensions(folder: Path) -> tuple[str, str]:
+    counts = Counter(p.suffix.lstrip(".") for p in folder.iterdir() if p.is_file() and p.suffix)
+    if "py" in counts and len(counts) >= 2:
+        other = [ext for ext, _ in counts.most_common() if ext != "py"]
+        return "py", other[0]
+    common = [ext for ext, _ in counts.most_common(2)]
+    if len(common) < 2:
+        raise DatasetError(f"{folder} has no <name>.<src> + <name>.<tgt> pairs; add files or a manifest.json")
+    return common[0], common[1]
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Load a dataset folder (manifest.json + split folders) or a flat folder of pairs (one 'val' split)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DatasetError(f"no dataset folder at {folder}; pass --dataset DIR (e.g. datasets/viba)")
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        source_ext, target_ext = _infer_extensions(folder)
+        pairs = _read_pairs(folder, source_ext, target_ext)
+        if not pairs:
+            raise DatasetError(f"{folder} holds no complete pairs")
+        return Dataset(folder.name, source_ext, target_ext, "Translate the source into the target language.",
+                       {"val": pairs}, folder)
+    try:
+        manifest = json.loads(read_text(manifest_path))
+        source_ext, target_ext = str(manifest["source_ext"]), str(manifest["target_ext"])
+        splits_spec = dict(manifest.get("splits", {"train": "train", "val": "val"}))
+        task_prompt = str(manifest["task_prompt"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise DatasetError(
+            f"{manifest_path} is malformed ({error!r}); it needs source_ext, target_ext, task_prompt and splits"
+        ) from error
+    splits = {name: _read_pairs(folder / sub, source_ext, target_ext) for name, sub in splits_spec.items()}
+    if not any(splits.values()):
+        raise DatasetError(f"dataset {folder} is empty: its split folders hold no pairs")
+    return Dataset(str(manifest.get("name", folder.name)), source_ext, target_ext, task_prompt, splits, folder)

@@ -1,0 +1,169 @@
+"""The run directory: the checkpoint of a training run (config, state, experience, metrics, patches)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experience.experience_tensor import Experience
+from experience.storage.atomic import atomic_write_text, read_text
+from experience.tensor import SymbolicTensor
+
+
+class RunError(RuntimeError):
+    """A run directory that cannot be used as asked; the message names the fix."""
+
+
+class RunLocked(RunError):
+    """Another process is training this run."""
+
+
+@dataclass
+class RunConfig:
+    """How a run was set up (fixed at creation, stored in run.json)."""
+
+    dataset: str
+    source_ext: str
+    target_ext: str
+    task_prompt: str
+    backend: str = "local"
+    model: str | None = None
+    base_url: str | None = None
+    seed: int = 0
+    topk: int = 1
+    rows: int = 32
+    batch_size: int = 4
+    lr: float = 1.0
+    noise_std: float = 0.05
+    max_tokens: int = 256
+    review: bool = False
+
+
+@dataclass
+class RunState:
+    """Where a run is: the next step, epoch and batch, and the number of epochs asked for."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0
+    epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RunDir:
+    """A folder holding run.json, experience/, metrics.jsonl and patches/."""
+
+    def __init__(self, path: Path, config: RunConfig, state: RunState) -> None:
+        self.path = path
+        self.config = config
+        self.state = state
+
+    @classmethod
+    def create(cls, path: str | Path, config: RunConfig) -> RunDir:
+        """Start a new run with an empty experience of `config.rows` rows."""
+        folder = Path(path)
+        if (folder / "run.json").exists():
+            raise RunError(f"{folder} already holds a run; pass --resume to continue it or pick another --run-dir")
+        folder.mkdir(parents=True, exist_ok=True)
+        Experience.empty(config.rows, folder, source_ext=config.source_ext, target_ext=config.target_ext)
+        run = cls(folder, config, RunState())
+        run.save_state()
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """Open an existing run; a clear error if it is missing or its run.json is unreadable."""
+        folder = Path(path)
+        meta = folder / "run.json"
+        if not meta.exists():
+            raise RunError(f"no run at {folder} (run.json missing); start one with `experience train --run-dir {folder}`")
+        try:
+            data = json.loads(read_text(meta))
+            return cls(folder, RunConfig(**data["config"]), RunState(**data["state"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise RunError(f"{meta} is corrupt ({error}); restore it or start a new run") from error
+
+    @property
+    def experience_dir(self) -> Path:
+        """Folder of the experience tensor."""
+        return self.path / "experience"
+
+    @property
+    def metrics_path(self) -> Path:
+        """metrics.jsonl: one JSON record per line."""
+        return self.path / "metrics.jsonl"
+
+    @property
+    def patches_dir(self) -> Path:
+        """patches/: one JSON file per step with every patch and the sample that produced it."""
+        return self.path / "patches"
+
+    def load_experience(self) -> SymbolicTensor:
+        """The experience tensor, bound to its files."""
+        return Experience.load(self.experience_dir)
+
+    def save_state(self) -> None:
+        """Write run.json atomically."""
+        data = {"format": 1, "config": asdict(self.config), "state": asdict(self.state)}
+        atomic_write_text(self.path / "run.json", json.dumps(data, indent=2) + "\n")
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one line to metrics.jsonl (flushed and fsynced: a crash keeps earlier lines)."""
+        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """All metrics records (a torn last line from a crash is skipped)."""
+        if not self.metrics_path.exists():
+            return []
+        records = []
+        for line in read_text(self.metrics_path).splitlines():
+            with contextlib.suppress(ValueError):
+                records.append(json.loads(line))
+        return records
+
+    def write_patches(self, step: int, records: list[dict[str, Any]]) -> Path:
+        """Record the patches of one step (atomic)."""
+        path = self.patches_dir / f"{step:06d}.json"
+        atomic_write_text(path, json.dumps(records, indent=1) + "\n")
+        return path
+
+    def read_patches(self, step: int) -> list[dict[str, Any]]:
+        """The patch records of one step ([] when the step recorded none)."""
+        path = self.patches_dir / f"{step:06d}.json"
+        if not path.exists():
+            return []
+        data: list[dict[str, Any]] = json.loads(read_text(path))
+        return data
+
+    def patch_steps(self) -> list[int]:
+        """Steps that have a patch record."""
+        return sorted(int(p.stem) for p in self.patches_dir.glob("*.json")) if self.patches_dir.exists() else []
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run's training lock; RunLocked if another process (CLI or daemon) holds it."""
+        path = self.path / ".lock"
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the duration of the lock
+        try:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunLocked(f"{self.path} is being trained by {holder}; stop it or wait, then retry") from error
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            yield
+        finally:
+            handle.close()

@@ -1,0 +1,206 @@
+"""Trainer: epochs of batches over the train split, validation, metrics, patch records, resume."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from experience.events import CancelToken, EventSink, Log, Metrics, Progress, ignore
+from experience.function.edit_distance_ratio import edit_distance_ratio
+from experience.kernel import BudgetExceeded, Kernel
+from experience.nn.moe import StMoe
+from experience.optim.stsgd import StSGD
+from experience.tasks.dataset import Dataset, Pair
+from experience.tensor import SymbolicTensor, from_texts
+from experience.text.answer import clean_answer
+from experience.textwise import PatchStats
+from experience.train.run_dir import RunDir
+
+COLUMNS = ("query", "key", "value")
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Mean loss, exact-match rate and sample count over one split."""
+
+    loss: float
+    exact: float
+    n: int
+    outputs: tuple[str | None, ...] = ()
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The JSON keys of `experience eval --json`."""
+        return {"loss": self.loss, "exact": self.exact, "n": self.n}
+
+
+class Trainer:
+    """Trains one run's experience on a dataset with an LLM kernel."""
+
+    def __init__(self, run: RunDir, dataset: Dataset, kernel: Kernel, *, events: EventSink = ignore,
+                 cancel: CancelToken | None = None) -> None:
+        self.run = run
+        self.dataset = dataset
+        self.kernel = kernel
+        self.events = events
+        self.cancel = cancel or CancelToken()
+        cfg = run.config
+        self.experience = run.load_experience()
+        self.model = StMoe(self.experience, kernel, task_prompt=cfg.task_prompt, topk=cfg.topk,
+                           noise_std=cfg.noise_std, seed=cfg.seed, max_tokens=cfg.max_tokens)
+        self.optimizer = StSGD([self.experience], lr=cfg.lr)
+        self.optimizer.steps = run.state.step
+        guarded = dataset.splits.get("val", [])
+        self.val_targets = {clean_answer(p.target) for p in guarded if p.target.strip()}
+
+    # -- the leak guard ------------------------------------------------------------------
+    def accept(self, position: int, diff: str, new_text: str) -> bool:
+        """Refuse a patch that would write a validation target verbatim into the experience."""
+        leaked = clean_answer(new_text) in self.val_targets
+        if leaked:
+            self.events(Log(f"leak guard blocked a patch to row {position // 3} ({COLUMNS[position % 3]})", "warning"))
+        return not leaked
+
+    # -- one step --------------------------------------------------------------------------
+    def step(self, batch: Sequence[Pair], epoch: int) -> dict[str, Any]:
+        """Forward, loss, backward and optimizer step on one batch; returns its metrics record."""
+        cfg, state = self.run.config, self.run.state
+        before, started = self.kernel.usage.snapshot(), time.perf_counter()
+        self.model.train()
+        self.model.reseed(cfg.seed, state.step)
+        inputs = from_texts([p.source for p in batch], (len(batch),))
+        expected = from_texts([clean_answer(p.target) for p in batch], (len(batch),))
+        self.optimizer.zero_grad()
+        output = self.model(inputs)
+        loss = edit_distance_ratio(output, expected)
+        loss.mean().backward()
+        spec = self.model.last
+        routes = spec.routes if spec is not None else []
+        if cfg.review:
+            stats, records = self._stage(batch, routes)
+        else:
+            step_stats = self.optimizer.step(accept=self.accept)
+            stats = step_stats.total
+            records = self._records(stats, batch, routes, "applied")
+        self.run.write_patches(state.step + 1, records)
+        outputs = output.texts()
+        record = self._record("train", epoch, loss, outputs, [clean_answer(p.target) for p in batch], before, started)
+        record["patches"] = stats.as_dict()
+        return record
+
+    def _stage(self, batch: Sequence[Pair], routes: list[int | None]) -> tuple[PatchStats, list[dict[str, Any]]]:
+        stats = PatchStats()
+        sgrad = self.experience.sgrad
+        diffs = sgrad.texts() if sgrad is not None else []
+        records = []
+        for position, d in enumerate(diffs):
+            if d:
+                records.append(self._patch_record(position, d, batch, routes, "staged", None))
+        stats.skipped = len(diffs) - len(records)
+        return stats, records
+
+    def _records(self, stats: PatchStats, batch: Sequence[Pair], routes: list[int | None], state: str) -> list[dict[str, Any]]:
+        out = []
+        for element in stats.elements:
+            outcome = element.outcome.value if element.outcome is not None else "blocked"
+            rec = self._patch_record(element.position, element.diff, batch, routes, state if element.outcome else "blocked", outcome)
+            rec["rejected_hunks"] = list(element.rejected_hunks)
+            out.append(rec)
+        return out
+
+    def _patch_record(self, position: int, diff: str, batch: Sequence[Pair], routes: list[int | None], state: str,
+                      outcome: str | None) -> dict[str, Any]:
+        row, column = divmod(position, 3)
+        sample = next((batch[i].name for i, r in enumerate(routes) if r == row), None)
+        step = self.run.state.step + 1
+        return {"id": f"{step}:{row}:{column}", "step": step, "row": row, "column": COLUMNS[column], "diff": diff,
+                "state": state, "outcome": outcome, "sample": sample}
+
+    def _record(self, split: str, epoch: int, loss: torch.Tensor, outputs: Sequence[str | None], targets: Sequence[str],
+                before: Any, started: float) -> dict[str, Any]:
+        used = self.kernel.usage - before
+        exact = sum(1 for o, t in zip(outputs, targets, strict=True) if (o or "") == t) / max(len(targets), 1)
+        return {
+            "step": self.run.state.step + (1 if split == "train" else 0), "epoch": epoch, "split": split,
+            "loss": float(loss.detach().mean()), "exact": exact, "n": len(targets),
+            "calls": used.calls, "prompt_tokens": used.prompt_tokens, "completion_tokens": used.completion_tokens,
+            "cache_hits": used.cache_hits, "cost": used.cost, "seconds": round(time.perf_counter() - started, 4),
+            "backend": self.kernel.backend.name, "model": self.kernel.backend.model, "seed": self.run.config.seed,
+        }
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluate(self, pairs: Sequence[Pair], split: str = "val", *, record: bool = True) -> EvalResult:
+        """Deterministic (no exploration) loss and exact-match rate over `pairs`."""
+        before, started = self.kernel.usage.snapshot(), time.perf_counter()
+        self.model.eval()
+        targets = [clean_answer(p.target) for p in pairs]
+        outputs: list[str | None] = []
+        losses = []
+        with torch.no_grad():
+            for start in range(0, len(pairs), self.run.config.batch_size):
+                chunk = pairs[start : start + self.run.config.batch_size]
+                out = self.model(from_texts([p.source for p in chunk], (len(chunk),)))
+                losses.append(edit_distance_ratio(out, from_texts(targets[start : start + len(chunk)], (len(chunk),))))
+                outputs.extend(out.texts())
+                self.events(Progress(len(outputs), len(pairs), f"evaluating {split}"))
+        loss = torch.cat(losses) if losses else torch.zeros(0)
+        rec = self._record(split, self.run.state.epoch, loss, outputs, targets, before, started)
+        if record:
+            self.run.append_metrics(rec)
+            self.events(Metrics(rec))
+        return EvalResult(rec["loss"], rec["exact"], rec["n"], tuple(outputs))
+
+    # -- the loop --------------------------------------------------------------------------
+    def epoch_order(self, epoch: int) -> list[Pair]:
+        """The train pairs in this epoch's seeded order."""
+        pairs = list(self.dataset.split("train"))
+        random.Random(self.run.config.seed * 100_003 + epoch).shuffle(pairs)
+        return pairs
+
+    def train(self, epochs: int, *, max_steps: int | None = None) -> dict[str, Any]:
+        """Train until `epochs` are done (continuing from the run's state); returns the last val metrics."""
+        state, size = self.run.state, self.run.config.batch_size
+        state.epochs = max(state.epochs, epochs)
+        self.run.save_state()
+        last: dict[str, Any] = {}
+        steps_done = 0
+        train_pairs = self.dataset.split("train")
+        total = (epochs - state.epoch) * len(train_pairs) - state.batch * size
+        done = 0
+        try:
+            while state.epoch < epochs:
+                order = self.epoch_order(state.epoch)
+                while state.batch * size < len(order):
+                    if self.cancel.cancelled or (max_steps is not None and steps_done >= max_steps):
+                        self.events(Log("training stopped before the end; resume with --resume"))
+                        return {"stopped": True, **last}
+                    batch = order[state.batch * size : (state.batch + 1) * size]
+                    record = self.step(batch, state.epoch)
+                    state.step += 1
+                    state.batch += 1
+                    steps_done += 1
+                    done += len(batch)
+                    self.run.append_metrics(record)
+                    self.run.save_state()
+                    self.events(Metrics(record))
+                    self.events(Progress(min(done, total), total, f"epoch {state.epoch + 1}/{epochs} step {state.step}"))
+                    last = record
+                if "val" in self.dataset.splits and self.dataset.splits["val"]:
+                    last = self.evaluate(self.dataset.split("val")).as_dict() | {"split": "val", "epoch": state.epoch}
+                state.epoch += 1
+                state.batch = 0
+                self.run.save_state()
+        except BudgetExceeded as error:
+            self.events(Log(f"budget reached, run stopped cleanly: {error}", "warning"))
+            self.run.save_state()
+            return {"stopped": True, "reason": str(error), **last}
+        return last
+
+
+def texts_of(t: SymbolicTensor) -> list[str | None]:
+    """Texts of a tensor (helper for callers that only need strings)."""
+    return t.texts()

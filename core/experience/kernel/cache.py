@@ -42,9 +42,11 @@ class ResponseCache:
     def get(self, key: str) -> Completion | None:
         """Return the stored completion for ``key`` (marked ``cached=True``), or ``None``."""
         with self._lock:
-            row = self._connection().execute(
-                "SELECT value FROM completions WHERE key = ?", (key,)
-            ).fetchone()
+            row = (
+                self._connection()
+                .execute("SELECT value FROM completions WHERE key = ?", (key,))
+                .fetchone()
+            )
         if row is None:
             return None
         data = json.loads(row[0])

@@ -139,9 +139,7 @@ class Kernel:
 
     # -- internals -------------------------------------------------------------------------
 
-    async def _gather(
-        self, coroutines: list[Coroutine[Any, Any, Completion]]
-    ) -> list[Completion]:
+    async def _gather(self, coroutines: list[Coroutine[Any, Any, Completion]]) -> list[Completion]:
         """Run coroutines as tasks; on the first failure cancel the rest and raise it."""
         jobs = [asyncio.ensure_future(c) for c in coroutines]
         if not jobs:

@@ -57,7 +57,7 @@ class KernelTask:
         stop: tuple[str, ...] = (),
         tag: str = "",
     ) -> KernelTask:
-        """Build a task from an optional system prompt, few-shot (user, assistant) pairs and a user turn."""
+        """Build a task: optional system prompt, few-shot (user, assistant) turns, the user turn."""
         turns: list[Message] = []
         if system:
             turns.append(Message("system", system))
@@ -110,7 +110,7 @@ class TransientError(KernelError):
 
 
 class BackendUnavailable(KernelError):
-    """The backend cannot work at all (missing model, unreachable endpoint, bad key); not retried."""
+    """The backend cannot work (missing model, unreachable endpoint, bad key); not retried."""
 
 
 class BudgetExceeded(KernelError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
 from string import Template
@@ -19,3 +20,11 @@ def load_prompt(name: str) -> Template:
 def render(name: str, **values: str) -> str:
     """Fill a prompt template; a missing placeholder is an error, not a silent blank."""
     return load_prompt(name).substitute(**values)
+
+
+@cache
+def load_shots(name: str) -> tuple[tuple[str, str], ...]:
+    """Few-shot (user, assistant) pairs stored in `prompts/<name>.json` as a list of [user, assistant]."""
+    path = resources.files("experience.prompts").joinpath(f"{name}.json")
+    pairs = json.loads(path.read_text(encoding="utf-8"))
+    return tuple((str(u), str(a)) for u, a in pairs)

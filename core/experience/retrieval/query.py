@@ -7,13 +7,14 @@ import re
 from collections.abc import Sequence
 
 from experience.kernel import Kernel, KernelTask
-from experience.prompts import render
-from experience.retrieval.keywords import parse_keywords
+from experience.prompts import load_shots, render
 from experience.text import merge_keywords
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COMMON = frozenset(keyword.kwlist) | {"self", "none", "true", "false", "int", "str", "float", "bool", "list", "dict"}
 _PARTS = re.compile(r"[a-z]+|[A-Z][a-z]*|\d+")
+_WORD = re.compile(r"[a-z][a-z0-9_]{2,19}")
+MAX_LLM_KEYWORDS = 6
 
 
 def identifiers(source: str) -> list[str]:
@@ -29,12 +30,24 @@ def identifiers(source: str) -> list[str]:
 
 def keyword_task(source: str) -> KernelTask:
     """The LLM call that asks for search keywords of one source text."""
+    shots = tuple((render("keywords_user", source=u), a) for u, a in load_shots("keywords_shots"))
     return KernelTask.chat(
         render("keywords_user", source=source.rstrip("\n")),
         system=render("keywords_system"),
-        max_tokens=48,
+        shots=shots,
+        max_tokens=32,
+        stop=("\n\n",),
         tag="query",
     )
+
+
+def reply_keywords(reply: str) -> list[str]:
+    """Keywords from a model reply: short lowercase words, first-seen order, at most MAX_LLM_KEYWORDS."""
+    seen: list[str] = []
+    for word in _WORD.findall(reply.lower()):
+        if word not in _COMMON and word not in seen:
+            seen.append(word)
+    return seen[:MAX_LLM_KEYWORDS]
 
 
 def generate_queries(kernel: Kernel, sources: Sequence[str | None], *, lexical: bool = True) -> list[str]:
@@ -43,7 +56,7 @@ def generate_queries(kernel: Kernel, sources: Sequence[str | None], *, lexical: 
     replies = kernel.run([keyword_task(sources[i] or "") for i in wanted])
     queries = [""] * len(sources)
     for i, reply in zip(wanted, replies, strict=True):
-        words = sorted(parse_keywords(reply.text))[:8]
+        words = reply_keywords(reply.text)
         extra = identifiers(sources[i] or "") if lexical else []
         queries[i] = merge_keywords(["\n".join(words), "\n".join(extra)])
     return queries

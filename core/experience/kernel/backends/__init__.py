@@ -39,9 +39,7 @@ def make_backend(
         from .claude_agent import ClaudeAgentBackend
 
         return ClaudeAgentBackend(model, **options)
-    raise BackendUnavailable(
-        f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}"
-    )
+    raise BackendUnavailable(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
 
 __all__ = ["BACKENDS", "make_backend"]

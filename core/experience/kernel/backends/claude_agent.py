@@ -193,7 +193,9 @@ class ClaudeAgentBackend:
         try:
             return [m async for m in self._query(prompt=_PROMPT, options=self._options(scratch))]
         except sdk.CLINotFoundError as exc:
-            raise BackendUnavailable(f"the claude CLI was not found ({exc}). Fix: {_INSTALL}") from exc
+            raise BackendUnavailable(
+                f"the claude CLI was not found ({exc}). Fix: {_INSTALL}"
+            ) from exc
         except sdk.CLIJSONDecodeError as exc:
             raise TransientError(f"garbled output from the claude CLI: {exc}") from exc
         except sdk.CLIConnectionError as exc:

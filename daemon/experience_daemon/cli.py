@@ -1,0 +1,166 @@
+"""`experience`: the headless CLI (train, eval, show) — a thin shell over the service API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tqdm import tqdm
+
+from experience.events import CancelToken, Event, Log, Metrics, Progress
+from experience.kernel import KernelError
+from experience.storage.serialize import TensorDirectoryError
+from experience.tasks.dataset import DatasetError
+from experience.train.run_dir import RunError
+from experience_daemon.service import Service, TrainParams
+
+KNOWN_ERRORS = (RunError, DatasetError, KernelError, TensorDirectoryError, FileNotFoundError)
+
+
+class ProgressRenderer:
+    """Turns core events into a tqdm bar and log lines on stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.bar: tqdm[Any] | None = None
+
+    def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
+        if isinstance(event, Progress):
+            if self.bar is None or self.bar.total != event.total:
+                self.close()
+                self.bar = tqdm(total=event.total, file=sys.stderr, unit="sample", dynamic_ncols=True)
+            self.bar.n = event.done
+            self.bar.set_description(event.message)
+            self.bar.refresh()
+        elif isinstance(event, Metrics):
+            rec = event.record
+            line = f"step {rec.get('step')} {rec.get('split')}: loss {rec.get('loss', 0):.4f} exact {rec.get('exact', 0):.2f}"
+            line += f" calls {rec.get('calls')} cache_hits {rec.get('cache_hits')} {rec.get('seconds')}s"
+            self._write(line)
+        elif isinstance(event, Log):
+            self._write(f"[{event.level}] {event.message}")
+
+    def _write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+    def close(self) -> None:
+        """Finish the current bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _add_backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["local", "openai", "claude-agent"], default=None,
+                   help="LLM backend (default: the run's, else local)")
+    p.add_argument("--model", default=None, help="model name (openai/claude-agent) or GGUF path (local)")
+    p.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default $LLM_BASE_URL)")
+    p.add_argument("--cache", default=None, help="response cache file (default ~/.cache/experience/llm-cache.sqlite)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `experience`."""
+    parser = argparse.ArgumentParser(prog="experience", description="Train models whose weights are text.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train a run's experience on a dataset")
+    train.add_argument("--dataset", help="dataset folder (manifest.json + train/ val/)")
+    train.add_argument("--run-dir", required=True, help="run directory (the checkpoint)")
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--topk", type=int, default=1)
+    train.add_argument("--rows", type=int, default=32, help="experience rows for a new run")
+    train.add_argument("--batch-size", type=int, default=4)
+    train.add_argument("--lr", type=float, default=1.0)
+    train.add_argument("--max-calls", type=int, default=None, help="stop cleanly after this many LLM calls")
+    train.add_argument("--max-tokens", type=int, default=None, help="stop cleanly after this many tokens")
+    train.add_argument("--max-cost", type=float, default=None, help="stop cleanly after this many USD")
+    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    train.add_argument("--review", action="store_true", help="stage patches for review instead of applying")
+    train.add_argument("--quiet", action="store_true")
+    _add_backend_args(train)
+    ev = sub.add_parser("eval", help="evaluate a run (an empty run = the zero-shot baseline)")
+    ev.add_argument("--run-dir", required=True)
+    ev.add_argument("--dataset", default=None, help="dataset folder or a flat folder of <name>.py + <name>.viba")
+    ev.add_argument("--split", default="val")
+    ev.add_argument("--json", action="store_true", help="print {loss, exact, n} as JSON")
+    ev.add_argument("--quiet", action="store_true")
+    _add_backend_args(ev)
+    show = sub.add_parser("show", help="list the learned experience entries")
+    show.add_argument("--run-dir", required=True)
+    show.add_argument("--json", action="store_true")
+    return parser
+
+
+def _train(args: argparse.Namespace, service: Service) -> int:
+    params = TrainParams(
+        run_dir=args.run_dir, dataset=args.dataset, epochs=args.epochs, backend=args.backend or "local",
+        model=args.model, base_url=args.base_url, seed=args.seed, topk=args.topk, rows=args.rows,
+        batch_size=args.batch_size, lr=args.lr, max_calls=args.max_calls, max_tokens=args.max_tokens,
+        max_cost=args.max_cost, resume=args.resume, review=args.review, cache=args.cache, no_cache=args.no_cache,
+        max_steps=args.max_steps,
+    )
+    cancel = CancelToken()
+    try:
+        result = service.train(params, cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print("interrupted; the run is resumable with --resume", file=sys.stderr)
+        return 130
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+def _eval(args: argparse.Namespace, service: Service) -> int:
+    result = service.evaluate(args.run_dir, args.dataset, split=args.split, backend=args.backend, model=args.model,
+                              base_url=args.base_url, cache=args.cache, no_cache=args.no_cache)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        print(f"loss {result.loss:.4f}  exact {result.exact:.3f}  n {result.n}")
+    return 0
+
+
+def _show(args: argparse.Namespace, service: Service) -> int:
+    entries = service.list_entries(args.run_dir)
+    if args.json:
+        print(json.dumps(entries, indent=1))
+        return 0
+    for e in entries:
+        if not e["filled"]:
+            continue
+        words = ", ".join(e["query"][:6])
+        origin = f"step {e['step']} from {e['source']}" if e["step"] is not None else "hand-written"
+        print(f"[{e['row']:4d}] {words}  ({origin})\n       key:   {e['keyPath']}\n       value: {e['valuePath']}")
+    filled = sum(1 for e in entries if e["filled"])
+    print(f"{filled}/{len(entries)} rows filled")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `experience` command."""
+    args = build_parser().parse_args(argv)
+    renderer = ProgressRenderer(quiet=getattr(args, "quiet", False))
+    service = Service(events=renderer)
+    handlers = {"train": _train, "eval": _eval, "show": _show}
+    try:
+        return handlers[args.command](args, service)
+    except KNOWN_ERRORS as error:
+        renderer.close()
+        print(f"experience: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        renderer.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

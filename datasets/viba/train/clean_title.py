@@ -1,0 +1,3 @@
+def clean_title(text: str) -> str:
+    stripped = text.strip()
+    return stripped.title()

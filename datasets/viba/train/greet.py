@@ -1,0 +1,2 @@
+def greet(name: str, age: int) -> str:
+    return f"Hello, {name}! You are {age}."

@@ -1,0 +1,2 @@
+def min_max(values: list[int]) -> tuple[int, int]:
+    return min(values), max(values)

@@ -1,0 +1,2 @@
+def repeat_word(word: str, times: int = 2) -> str:
+    return word * times

@@ -1,0 +1,2 @@
+def rounded_average(values: list[float]) -> float:
+    return round(sum(values) / len(values), 2)

@@ -1,0 +1,2 @@
+def squares(numbers: list[int]) -> list[int]:
+    return [n * n for n in numbers]

@@ -1,0 +1,2 @@
+def evens(numbers: list[int]) -> list[int]:
+    return [n for n in numbers if n % 2 == 0]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from experience.tensor import SymbolicTensor, from_texts
-from experience.text import PatchOutcome, apply_patch, unified_diff
+from experience.text import PatchFormatError, PatchOutcome, apply_patch, unified_diff
 
 
 def _same_shape(a: SymbolicTensor, b: SymbolicTensor, what: str) -> None:
@@ -85,7 +85,10 @@ def patch(
         if not d:
             stats.skipped += 1
             continue
-        result = apply_patch(text or "", d, fuzz=fuzz)
+        try:
+            result = apply_patch(text or "", d, fuzz=fuzz)
+        except PatchFormatError as error:  # nothing was written yet: the whole call changes nothing
+            raise PatchFormatError(f"element {position} of the gradient: {error}") from error
         if accept is not None and not accept(position, d, result.text):
             stats.blocked += 1
             stats.elements.append(ElementPatch(position, None, d, text, text))

@@ -1,14 +1,68 @@
-"""`experience-daemon`: the JSON-RPC server on stdio (placeholder until the server lands)."""
+"""`experience-daemon`: the JSON-RPC server on stdio (stdout carries the protocol and nothing else)."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
+from collections.abc import Sequence
+from typing import BinaryIO
 
 
-def main() -> int:
-    """Start the daemon."""
-    sys.stderr.write("experience-daemon: the JSON-RPC server is not built yet (see issue: the daemon)\n")
-    return 1
+def guard_stdout() -> BinaryIO:
+    """Keep the real stdout for JSON-RPC only; everything else written to stdout (Python or C) goes to stderr."""
+    sys.stdout.flush()
+    protocol_fd = os.dup(sys.stdout.fileno())
+    os.dup2(
+        sys.stderr.fileno(), sys.stdout.fileno()
+    )  # stray writes to fd 1 (native libraries) land on stderr
+    sys.stdout = sys.stderr
+    return os.fdopen(protocol_fd, "wb")
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr; keep pygls quiet (its per-message logs would drown ours)."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("pygls.protocol").setLevel(
+        logging.CRITICAL
+    )  # failures are logged by the server itself
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the daemon on stdin/stdout."""
+    parser = argparse.ArgumentParser(prog="experience-daemon", description=__doc__)
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="talk over stdin/stdout (the default and only transport)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("EXPERIENCE_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+        help="stderr log level",
+    )
+    args = parser.parse_args(argv)
+    protocol_out = guard_stdout()
+    setup_logging(args.log_level)
+    from experience_daemon.server import build_server
+    from experience_daemon.testing import backend_factory_from_env
+
+    server = build_server(backend_factory_from_env())
+    logging.getLogger(__name__).info(
+        "experience-daemon %s ready on stdio (pid %d)", server.version, os.getpid()
+    )
+    try:
+        server.start_io(sys.stdin.buffer, protocol_out)
+    finally:
+        server.close()
+    return 0
 
 
 if __name__ == "__main__":

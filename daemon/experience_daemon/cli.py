@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", required=True, help="run directory (the checkpoint)")
     train.add_argument("--epochs", type=int, default=3)
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--topk", type=int, default=1)
+    train.add_argument("--topk", type=int, default=3, help="experience rows retrieved per input")
     train.add_argument("--rows", type=int, default=32, help="experience rows for a new run")
     train.add_argument("--batch-size", type=int, default=4)
     train.add_argument("--lr", type=float, default=1.0)

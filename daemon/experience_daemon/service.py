@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
-import time
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experience.events import CancelToken, EventSink, Log, ignore
-from experience.experience_tensor import Experience
-from experience.kernel import Budget, Kernel, make_backend
-from experience.tasks.dataset import Dataset, load_dataset
-from experience.train.run_dir import RunConfig, RunDir, RunError
-from experience.train.trainer import EvalResult, Trainer
+from experience.events import CancelToken, EntryChanged, Event, EventSink, ignore
+from experience.kernel import Backend, Budget, Kernel, make_backend
+from experience.train.run_dir import RunLocked
+from experience.train.trainer import EvalResult
+from experience_daemon import edits, jobs, review, views
+from experience_daemon.session import RunSession
+from experience_daemon.watcher import OwnWrites
+
+RunEventSink = Callable[[str, Event], None]
+BackendFactory = Callable[[], Backend]
 
 
 def default_cache_path() -> Path:
@@ -37,7 +41,7 @@ class TrainParams:
     model: str | None = None
     base_url: str | None = None
     seed: int = 0
-    topk: int = 1
+    topk: int = 3
     rows: int = 32
     batch_size: int = 4
     lr: float = 1.0
@@ -53,112 +57,218 @@ class TrainParams:
 
 
 class Service:
-    """Opens runs, trains, evaluates and lists entries; reports through typed events."""
+    """Opens runs, trains, evaluates, reads/writes entries and reviews patches; reports through typed events.
 
-    def __init__(self, events: EventSink = ignore) -> None:
+    `events` gets every event; `run_events(run_dir, event)` gets them with the run they belong to.
+    `backend_factory` replaces every backend (tests only: see experience_daemon.testing).
+    """
+
+    def __init__(
+        self,
+        events: EventSink = ignore,
+        *,
+        run_events: RunEventSink | None = None,
+        backend_factory: BackendFactory | None = None,
+        refresh_keywords: bool = True,
+    ) -> None:
         self.events = events
+        self.run_events = run_events
+        self.backend_factory = backend_factory
+        self.refresh_keywords = refresh_keywords
+        self.own_writes = OwnWrites()
+        self.sessions: dict[str, RunSession] = {}
+        self._lock = threading.Lock()
+
+    def emit(self, run_key: str, event: Event) -> None:
+        """Send an event to both sinks."""
+        self.events(event)
+        if self.run_events is not None:
+            self.run_events(run_key, event)
+
+    def emit_changes(
+        self, session: RunSession, origin: str, slots: Iterable[int] | None = None
+    ) -> list[int]:
+        """Emit EntryChanged for every slot whose text changed since it was last reported."""
+        changed = session.changes(slots)
+        for slot in changed:
+            row, column = divmod(slot, 3)
+            self.emit(session.key, EntryChanged(session.key, row, column, origin))
+        return changed
 
     # -- kernel --------------------------------------------------------------------------
-    def make_kernel(self, backend: str, model: str | None, base_url: str | None, *, cache: str | None = None,
-                    no_cache: bool = False, budget: Budget | None = None, concurrency: int = 1) -> Kernel:
+    def make_kernel(
+        self,
+        backend: str,
+        model: str | None,
+        base_url: str | None,
+        *,
+        cache: str | None = None,
+        no_cache: bool = False,
+        budget: Budget | None = None,
+        concurrency: int = 1,
+    ) -> Kernel:
         """A kernel for a backend, with the shared response cache unless disabled."""
         cache_path = None if no_cache else Path(cache) if cache else default_cache_path()
         if cache_path is not None:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
-        chosen = make_backend(backend, model=model, base_url=base_url)
+        if self.backend_factory is not None:
+            chosen = self.backend_factory()
+        else:
+            chosen = make_backend(backend, model=model, base_url=base_url)
         if backend != "local":
             concurrency = max(concurrency, 4)
         return Kernel(chosen, cache_path=cache_path, concurrency=concurrency, budget=budget)
 
+    # -- sessions ------------------------------------------------------------------------
+    def session(self, run_dir: str | Path) -> RunSession:
+        """The open session of a run (opened on first use)."""
+        key = str(Path(run_dir).resolve())
+        with self._lock:
+            found = self.sessions.get(key)
+            if found is None:
+                found = self.sessions[key] = RunSession(Path(key), self.own_writes)
+            return found
+
+    def close_run(self, run_dir: str | Path) -> bool:
+        """Forget an open run (its job, if any, is cancelled); True if it was open."""
+        with self._lock:
+            session = self.sessions.pop(str(Path(run_dir).resolve()), None)
+        if session is None:
+            return False
+        if session.job is not None:
+            session.job.cancel.cancel()
+        session.close()
+        return True
+
+    def close(self) -> None:
+        """Cancel every job and close every run."""
+        for key in list(self.sessions):
+            self.close_run(key)
+
     # -- runs ----------------------------------------------------------------------------
-    def _new_run(self, params: TrainParams, dataset: Dataset) -> RunDir:
-        path = Path(params.run_dir)
-        if (path / "run.json").exists():
-            backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
-            shutil.move(str(path), str(backup))
-            self.events(Log(f"{path} held a run; moved it to {backup} (pass --resume to continue a run instead)"))
-        config = RunConfig(
-            dataset=str(Path(dataset.path or params.dataset or ".").resolve()), source_ext=dataset.source_ext,
-            target_ext=dataset.target_ext, task_prompt=dataset.task_prompt, backend=params.backend,
-            model=params.model, base_url=params.base_url, seed=params.seed, topk=params.topk, rows=params.rows,
-            batch_size=params.batch_size, lr=params.lr, review=params.review,
-        )
-        return RunDir.create(path, config)
-
-    def train(self, params: TrainParams, cancel: CancelToken | None = None) -> dict[str, Any]:
+    def train(
+        self,
+        params: TrainParams,
+        cancel: CancelToken | None = None,
+        *,
+        events: EventSink | None = None,
+    ) -> dict[str, Any]:
         """Train (or resume) a run; returns the final validation metrics."""
-        if params.resume:
-            run = RunDir.open(params.run_dir)
-            dataset = load_dataset(params.dataset or run.config.dataset)
-        else:
-            if not params.dataset:
-                raise RunError("train needs --dataset DIR for a new run (or --resume to continue one)")
-            dataset = load_dataset(params.dataset)
-            dataset.split("train")
-            run = self._new_run(params, dataset)
-        budget = Budget(max_calls=params.max_calls, max_tokens=params.max_tokens, max_cost=params.max_cost)
-        cfg = run.config
-        with run.lock():
-            kernel = self.make_kernel(cfg.backend, cfg.model, cfg.base_url, cache=params.cache,
-                                      no_cache=params.no_cache, budget=budget, concurrency=params.concurrency)
-            try:
-                trainer = Trainer(run, dataset, kernel, events=self.events, cancel=cancel)
-                result = trainer.train(params.epochs, max_steps=params.max_steps)
-            finally:
-                kernel.close()
-        return {"run_dir": str(run.path), "step": run.state.step, "epoch": run.state.epoch, **result}
+        return jobs.train(self, params, cancel, events)
 
-    def evaluate(self, run_dir: str, dataset: str | None = None, *, split: str = "val", backend: str | None = None,
-                 model: str | None = None, base_url: str | None = None, cache: str | None = None,
-                 no_cache: bool = False, record: bool = True) -> EvalResult:
+    def step(
+        self,
+        run_dir: str,
+        dataset: str | None = None,
+        cancel: CancelToken | None = None,
+        *,
+        no_cache: bool = False,
+        events: EventSink | None = None,
+    ) -> dict[str, Any]:
+        """One training step of an existing run; returns its metrics (validation ones if it ended an epoch)."""
+        session = self.session(run_dir)
+        session.refresh_run()
+        state = session.run.state
+        params = TrainParams(
+            run_dir=run_dir,
+            dataset=dataset,
+            resume=True,
+            epochs=max(state.epochs, state.epoch + 1),
+            max_steps=1,
+            no_cache=no_cache,
+        )
+        return self.train(params, cancel, events=events)
+
+    def cancel(self, run_dir: str) -> bool:
+        """Ask the job running on a run to stop at its next safe point; False when nothing runs."""
+        session = self.sessions.get(str(Path(run_dir).resolve()))
+        if session is None or session.job is None:
+            return False
+        session.job.cancel.cancel()
+        return True
+
+    def evaluate(
+        self,
+        run_dir: str,
+        dataset: str | None = None,
+        *,
+        split: str = "val",
+        backend: str | None = None,
+        model: str | None = None,
+        base_url: str | None = None,
+        cache: str | None = None,
+        no_cache: bool = False,
+        record: bool = True,
+        events: EventSink | None = None,
+    ) -> EvalResult:
         """Loss and exact-match of a run's experience on a dataset split (a new empty run if none exists)."""
-        path = Path(run_dir)
-        if (path / "run.json").exists():
-            run = RunDir.open(path)
-        else:
-            if not dataset:
-                raise RunError(f"no run at {path}; pass --dataset to evaluate an empty (zero-shot) run there")
-            data = load_dataset(dataset)
-            run = self._new_run(TrainParams(run_dir=run_dir, dataset=dataset, backend=backend or "local",
-                                            model=model, base_url=base_url), data)
-        data = load_dataset(dataset or run.config.dataset)
-        pairs = data.split(split if split in data.splits else "val")
-        kernel = self.make_kernel(backend or run.config.backend, model or run.config.model,
-                                  base_url or run.config.base_url, cache=cache, no_cache=no_cache)
-        try:
-            trainer = Trainer(run, data, kernel, events=self.events)
-            return trainer.evaluate(pairs, split, record=record)
-        finally:
-            kernel.close()
+        options = {"split": split, "backend": backend, "model": model, "base_url": base_url}
+        options |= {"cache": cache, "no_cache": no_cache, "record": record}
+        return jobs.evaluate(self, run_dir, dataset, options, events)
 
     def open_run(self, run_dir: str) -> dict[str, Any]:
         """Summary of a run: shape, rows filled, step, backend, last metrics."""
-        run = RunDir.open(run_dir)
-        experience = run.load_experience()
-        metrics = run.metrics()
-        return {
-            "runDir": str(run.path), "shape": list(experience.shape), "rows": int(experience.shape[0]),
-            "filled": len(Experience.filled_rows(experience)), "step": run.state.step, "epoch": run.state.epoch,
-            "backend": run.config.backend, "model": run.config.model, "review": run.config.review,
-            "lastMetrics": metrics[-1] if metrics else None,
-        }
+        session = self.session(run_dir)
+        session.refresh_run()
+        return views.summary(session)
 
+    def status(self, run_dir: str | None = None) -> list[dict[str, Any]]:
+        """What each open run (or the given one) is doing: job, step, epoch, lock holder, staged patches."""
+        sessions = [self.session(run_dir)] if run_dir else list(self.sessions.values())
+        for session in sessions:
+            session.refresh_run()
+        return [views.status(session) for session in sessions]
+
+    # -- entries -------------------------------------------------------------------------
     def list_entries(self, run_dir: str) -> list[dict[str, Any]]:
         """Every experience row: keywords, file paths, and the step and sample that last wrote it."""
-        run = RunDir.open(run_dir)
-        experience = run.load_experience()
-        provenance: dict[int, tuple[int, str | None]] = {}
-        for step in run.patch_steps():
-            for rec in run.read_patches(step):
-                if rec.get("state") == "applied":
-                    provenance[int(rec["row"])] = (int(rec["step"]), rec.get("sample"))
-        entries = []
-        for row, (query, _key, _value) in enumerate(Experience.rows(experience)):
-            step, sample = provenance.get(row, (None, None))
-            entries.append({
-                "row": row, "query": [w for w in (query or "").splitlines() if w.strip()],
-                "keyPath": str(experience.path(row, 1)), "valuePath": str(experience.path(row, 2)),
-                "queryPath": str(experience.path(row, 0)), "step": step, "source": sample,
-                "filled": bool(_key or _value),
-            })
-        return entries
+        return views.entries(self.session(run_dir))
+
+    def read_entry(self, run_dir: str, row: int, column: str | int) -> dict[str, Any]:
+        """Text and version of one entry."""
+        session = self.session(run_dir)
+        text, version = session.read(session.slot(row, column))
+        return {"text": text, "version": version}
+
+    def _not_trained_elsewhere(self, session: RunSession, what: str) -> None:
+        holder = session.locked_elsewhere()
+        if holder is not None:
+            raise RunLocked(
+                f"{session.key} is being trained by {holder}; {what} now would be overwritten by it. "
+                "Wait for it to finish or stop it, then retry"
+            )
+
+    def write_entry(
+        self, run_dir: str, row: int, column: str | int, text: str, version: int
+    ) -> int:
+        """Replace one entry's text if `version` is still current; returns the new version."""
+        session = self.session(run_dir)
+        slot = session.slot(row, column)
+        self._not_trained_elsewhere(session, "an edit")
+        new_version = session.write(slot, text, version)
+        self.emit_changes(session, "client", [slot])
+        return new_version
+
+    def disk_changed(self, run_dir: str, paths: list[Path]) -> list[tuple[int, str]]:
+        """Reload entries edited on disk and refresh keywords of edited keys; returns what was reported."""
+        session = self.sessions.get(str(Path(run_dir).resolve()))
+        return edits.disk_changed(self, session, paths) if session is not None else []
+
+    # -- review --------------------------------------------------------------------------
+    def patches(
+        self, run_dir: str, step: int | None = None, state: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Patch records of one step (or all steps), optionally only those in one state."""
+        return review.list_patches(self.session(run_dir).run, step, state)
+
+    def accept_patch(self, run_dir: str, patch_id: str) -> dict[str, Any]:
+        """Apply a staged patch to its entry and mark it accepted."""
+        session = self.session(run_dir)
+        self._not_trained_elsewhere(session, "accepting a patch")
+        record, slot = review.accept(session, patch_id)
+        self.emit_changes(session, "review", [slot])
+        return {"patch": record, "version": session.read(slot)[1]}
+
+    def reject_patch(self, run_dir: str, patch_id: str) -> dict[str, Any]:
+        """Mark a staged patch rejected."""
+        return {"patch": review.reject(self.session(run_dir), patch_id), "version": None}

@@ -87,13 +87,15 @@ def test_unknown_backend_lists_the_choices() -> None:
 @pytest.mark.llm
 def test_openai_backend_against_a_real_llama_server(llama_server: str) -> None:
     backend = make_backend("openai", base_url=llama_server, api_key="sk-test", model="smollm2")
-    kernel = Kernel(backend, concurrency=2)
+    kernel = Kernel(backend)
     results = kernel.run([QUESTION, KernelTask.chat("Say hello.", max_tokens=8)])
     assert "Paris" in results[0].text
     assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in results)
     assert results[1].completion_tokens <= 8  # max_tokens reached the server
     assert kernel.usage.calls == 2
     assert kernel.usage.cost == 0.0  # "smollm2" is not in the price table
+    assert isinstance(backend, OpenAIBackend)
+    assert backend._clients == {}  # run() closed the HTTP client before its loop ended
 
 
 def test_unreachable_endpoint_fails_fast_without_retries(closed_port_url: str) -> None:

@@ -13,10 +13,12 @@ from experience.kernel import (
     BackendUnavailable,
     Budget,
     BudgetExceeded,
+    Completion,
     Kernel,
     KernelError,
     KernelTask,
     Message,
+    ResponseCache,
     TransientError,
     Usage,
 )
@@ -161,6 +163,29 @@ def test_cache_key_ignores_tag_but_not_model_or_settings(tmp_path: Path) -> None
     assert key != KernelTask(task("same").messages, temperature=0.7, max_tokens=32).cache_key(
         "scripted:scripted-1"
     )
+
+
+def test_cache_file_is_shared_by_concurrent_writers(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    caches = [ResponseCache(path), ResponseCache(path)]
+
+    def write(n: int) -> None:
+        for i in range(50):
+            caches[n].put(f"{n}-{i}", Completion(f"text {n} {i}", 1, 2, 0.1, "m", cost=0.5))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader = ResponseCache(path)
+    assert len(reader) == 100
+    assert reader.get("1-49") == Completion("text 1 49", 1, 2, 0.1, "m", cached=True, cost=0.5)
+    assert reader.get("missing") is None
+    for cache in [*caches, reader]:
+        cache.close()
+    with pytest.raises(ValueError, match="closed"):
+        reader.get("1-49")
 
 
 def test_identical_tasks_in_one_batch_cost_one_call(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from experience.tasks.viba import VibaIssue, check, normalize, parse_errors
 
@@ -16,10 +18,20 @@ MANIFEST = json.loads((DATASET / "manifest.json").read_text(encoding="utf-8"))
 SPLITS: dict[str, str] = MANIFEST["splits"]
 TARGETS = sorted(DATASET.glob("*/*.viba"))
 SOURCES = sorted(DATASET.glob("*/*.py"))
-REQUIRED_PATTERNS = (
-    "sequential branching loop recursion higher_order data_structures default_args "
-    "list_comprehension string_formatting guard_clauses accumulator closure"
-).split()
+REQUIRED_PATTERNS = [
+    "sequential",
+    "branching",
+    "loop",
+    "recursion",
+    "higher_order",
+    "data_structures",
+    "default_args",
+    "list_comprehension",
+    "string_formatting",
+    "guard_clauses",
+    "accumulator",
+    "closure",
+]
 
 WORKED_EXAMPLE = """classify :=
   | 'positive'
@@ -134,6 +146,30 @@ def test_issues_come_sorted_by_line_and_print_their_line() -> None:
 def test_an_error_in_one_binding_does_not_hide_the_next() -> None:
     issues = parse_errors("f :=\n  return 1\n  <- $x\n  yield 2\n")
     assert lines_of(issues) == [2, 4]
+
+
+VIBA_ALPHABET = st.sampled_from(
+    [*"ab $`'\"{}()[]<-=>|#:.,*\t\r\n_0123", ":=", "Match[", "\n  ", "$x", " int", "'''", "->"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(VIBA_ALPHABET, max_size=60).map("".join))
+def test_any_text_gets_an_answer_on_a_real_line(text: str) -> None:
+    issues = parse_errors(text)
+    last = text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+    assert all(1 <= issue.line <= last for issue in issues)
+    assert check(text) == (issues == [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(TARGETS), st.integers(min_value=0), st.integers(min_value=0, max_value=2))
+def test_damaged_targets_never_crash_the_checker(path: Path, at: int, cut: int) -> None:
+    text = path.read_text(encoding="utf-8")
+    at %= len(text)
+    damaged = text[:at] + text[at + cut :]
+    issues = parse_errors(damaged)
+    assert all(isinstance(issue, VibaIssue) for issue in issues)
 
 
 def test_fenced_output_is_rejected_until_normalized() -> None:

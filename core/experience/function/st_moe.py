@@ -9,7 +9,7 @@ import torch
 
 from experience.function.base import Context, Function, Grad, object_array
 from experience.kernel import Kernel, KernelTask
-from experience.text.answer import clean_answer
+from experience.text.answer import blocks, clean_answer, trim_blocks
 from experience.retrieval.query import generate_queries
 from experience.prompts import render
 from experience.retrieval import JaccardIndex, parse_keywords
@@ -31,6 +31,7 @@ class MoeSpec:
     noise_std: float = 0.0
     rng: np.random.Generator | None = None
     max_tokens: int = 256
+    prior: np.ndarray | None = None
     picks: list[list[int]] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     routes: list[int | None] = field(default_factory=list)
@@ -39,11 +40,13 @@ class MoeSpec:
 def translate_task(spec: MoeSpec, rows: list[tuple[str | None, str | None, str | None]], source: str) -> KernelTask:
     """Chat task: retrieved (key, value) pairs as user/assistant turns, best match last, then the source."""
     shots = tuple((k.rstrip("\n"), v.rstrip("\n")) for _, k, v in reversed(rows) if k and v)
+    longest = max((len(v) for _, v in shots), default=0)
+    limit = min(spec.max_tokens, 32 + longest) if shots else spec.max_tokens  # ~2x the longest example
     return KernelTask.chat(
         source.rstrip("\n"),
         system=render("translate_system", task_prompt=spec.task_prompt),
         shots=shots,
-        max_tokens=spec.max_tokens,
+        max_tokens=limit,
         tag="translate",
     )
 
@@ -87,13 +90,15 @@ class StMoe(Function):
         sources = inputs.texts()
         spec.queries = generate_queries(spec.kernel, sources)
         spec.picks = spec.index.topk_batch(
-            [parse_keywords(q) for q in spec.queries], spec.topk, noise_std=spec.noise_std, rng=spec.rng
+            [parse_keywords(q) for q in spec.queries], spec.topk, noise_std=spec.noise_std, rng=spec.rng,
+            prior=spec.prior,
         )
         table = experience.texts()
         rows = [[(table[3 * r], table[3 * r + 1], table[3 * r + 2]) for r in picks] for picks in spec.picks]
         tasks = [translate_task(spec, r, s or "") for r, s in zip(rows, sources, strict=True)]
         done = iter(spec.kernel.run([t for t, s in zip(tasks, sources, strict=True) if s]))
-        outputs = [clean_answer(next(done).text) if s else None for s in sources]
+        shape = [max((len(blocks(v)) for _, _, v in r if v), default=1) for r in rows]
+        outputs = [trim_blocks(next(done).text, n) if s else None for s, n in zip(sources, shape, strict=True)]
         ctx.save(spec=spec, sources=sources, outputs=outputs)
         coeff = torch.ones(len(sources), dtype=experience.coeff.dtype)
         return SymbolicTensor(coeff, Storage(outputs, (len(outputs),)))

@@ -114,9 +114,15 @@ class Kernel:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.complete_many(batch))
+            return asyncio.run(self._run_on_private_loop(batch))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="experience-kernel") as pool:
-            return pool.submit(lambda: asyncio.run(self.complete_many(batch))).result()
+            return pool.submit(lambda: asyncio.run(self._run_on_private_loop(batch))).result()
+
+    async def aclose_backend(self) -> None:
+        """Release what the backend holds on the running loop (HTTP clients); safe to repeat."""
+        closer = getattr(self.backend, "aclose", None)
+        if callable(closer):
+            await closer()
 
     def close(self) -> None:
         """Close the cache and the backend's resources (if it has a ``close``)."""
@@ -139,6 +145,12 @@ class Kernel:
 
     # -- internals -------------------------------------------------------------------------
 
+    async def _run_on_private_loop(self, batch: list[KernelTask]) -> list[Completion]:
+        try:
+            return await self.complete_many(batch)
+        finally:
+            await self.aclose_backend()
+
     async def _gather(self, coroutines: list[Coroutine[Any, Any, Completion]]) -> list[Completion]:
         """Run coroutines as tasks; on the first failure cancel the rest and raise it."""
         jobs = [asyncio.ensure_future(c) for c in coroutines]
@@ -152,15 +164,15 @@ class Kernel:
             await asyncio.gather(*jobs, return_exceptions=True)
             raise
         if pending:
-            failed = next(j for j in jobs if j in done and not j.cancelled() and j.exception())
-            if not isinstance(failed.exception(), BudgetExceeded):
+            failed = next((j for j in done if not j.cancelled() and j.exception()), None)
+            if failed is None or not isinstance(failed.exception(), BudgetExceeded):
                 for job in pending:
                     job.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        for job in jobs:  # raise the failure of the earliest task in the batch
-            error = job.exception() if job in done and not job.cancelled() else None
-            if error is not None:
-                raise error
+        errors = [job.exception() if job.done() and not job.cancelled() else None for job in jobs]
+        error = next((e for e in errors if e is not None), None)  # every exception is retrieved
+        if error is not None:  # raise the failure of the earliest task in the batch
+            raise error
         return [job.result() for job in jobs]
 
     def _lookup(self, key: str | None) -> Completion | None:

@@ -8,7 +8,20 @@ from experience.function.st_moe import MoeSpec, st_moe
 from experience.kernel import Kernel
 from experience.nn.module import Module
 from experience.retrieval import JaccardIndex
+from experience.retrieval.query import identifiers
 from experience.tensor import SymbolicTensor
+
+
+FILLED_PRIOR = 1e-3  # breaks Jaccard ties toward rows that hold an example
+
+
+def index_queries(table: list[str | None]) -> list[str]:
+    """Keywords indexed per row: the query column, or the key's identifiers when a person left it empty."""
+    queries = []
+    for row in range(0, len(table), 3):
+        query, key = table[row], table[row + 1]
+        queries.append(query if query and query.strip() else "\n".join(identifiers(key or "")))
+    return queries
 
 
 class StMoe(Module):
@@ -40,6 +53,7 @@ class StMoe(Module):
         self.last: MoeSpec | None = None
         self._index: JaccardIndex | None = None
         self._indexed_version = -1
+        self._prior = np.zeros(experience.shape[0])
 
     def reseed(self, *entropy: int) -> None:
         """Reset exploration noise from integers (e.g. seed, step) so a resumed run draws the same."""
@@ -49,7 +63,10 @@ class StMoe(Module):
         """The retrieval index over the query column, rebuilt when the experience text changed."""
         version = self.experience.storage.version
         if self._index is None or version != self._indexed_version:
-            self._index = JaccardIndex(self.experience.texts()[0::3])
+            table = self.experience.texts()
+            self._index = JaccardIndex(index_queries(table))
+            filled = np.array([bool(table[r + 1] or table[r + 2]) for r in range(0, len(table), 3)])
+            self._prior = filled.astype(np.float64) * FILLED_PRIOR
             self._indexed_version = version
         return self._index
 
@@ -63,6 +80,7 @@ class StMoe(Module):
             noise_std=self.noise_std if self.training else 0.0,
             rng=self.rng if self.training else None,
             max_tokens=self.max_tokens,
+            prior=self._prior,
         )
         out: SymbolicTensor = st_moe(inputs, self.experience, spec)
         self.last = spec

@@ -96,8 +96,9 @@ class JaccardIndex:
         noise_std: float = 0.0,
         rng: np.random.Generator | None = None,
         weights: npt.ArrayLike | None = None,
+        prior: npt.ArrayLike | None = None,
     ) -> list[int]:
-        """Rows of the k best scores (Jaccard, times `weights`, plus N(0, noise_std)), best first.
+        """Rows of the k best scores (Jaccard, times `weights`, plus `prior`, plus N(0, noise_std)), best first.
 
         Ties go to the lower row index. When no row has any keyword (cold start) the result is
         k distinct random rows drawn from `rng`, or the first k rows without one.
@@ -105,7 +106,8 @@ class JaccardIndex:
         k = _check_k(k)
         _check_noise(noise_std, rng)
         scale = None if weights is None else self._check_weights(weights)
-        return self._topk(keywords, k, noise_std, rng, scale)
+        bonus = None if prior is None else self._check_weights(prior)
+        return self._topk(keywords, k, noise_std, rng, scale, bonus)
 
     def topk_batch(
         self,
@@ -115,12 +117,14 @@ class JaccardIndex:
         noise_std: float = 0.0,
         rng: np.random.Generator | None = None,
         weights: npt.ArrayLike | None = None,
+        prior: npt.ArrayLike | None = None,
     ) -> list[list[int]]:
         """`topk` for each keyword set in order, drawing noise from the one `rng` in sequence."""
         k = _check_k(k)
         _check_noise(noise_std, rng)
         scale = None if weights is None else self._check_weights(weights)
-        return [self._topk(words, k, noise_std, rng, scale) for words in keyword_sets]
+        bonus = None if prior is None else self._check_weights(prior)
+        return [self._topk(words, k, noise_std, rng, scale, bonus) for words in keyword_sets]
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -131,6 +135,7 @@ class JaccardIndex:
         noise_std: float,
         rng: np.random.Generator | None,
         scale: FloatArray | None,
+        bonus: FloatArray | None = None,
     ) -> list[int]:
         """`topk` after its arguments were checked."""
         rows = self.rows
@@ -141,11 +146,13 @@ class JaccardIndex:
             if rng is None:
                 return list(range(size))
             return _as_list(rng.choice(rows, size=size, replace=False))
-        if noise_std == 0.0 and scale is None:
+        if noise_std == 0.0 and scale is None and bonus is None:
             return _as_list(self._topk_exact(keywords, k))
         scores = self.scores(keywords)
         if scale is not None:
             scores *= scale
+        if bonus is not None:
+            scores += bonus
         if noise_std > 0.0:
             assert rng is not None  # _check_noise
             scores += rng.normal(0.0, noise_std, size=rows)

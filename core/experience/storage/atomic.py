@@ -2,26 +2,69 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import secrets
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+_TOKEN = secrets.token_hex(4)  # per process; a counter keeps temp names unique without urandom
+_COUNTER = itertools.count()
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+_PARALLEL_FROM = 256  # below this many files, threads cost more than they save
+_WORKERS = 4
 
-def atomic_write_text(path: Path, text: str, *, make_parent: bool = True) -> None:
+
+def atomic_write_text(path: Path | str, text: str, *, make_parent: bool = True) -> None:
     """Write `text` to `path` (UTF-8, newlines kept exactly) so readers see the old or the new file."""
-    if make_parent:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    data = text.encode("utf-8")  # fails (e.g. a lone surrogate) before anything touches the disk
+    target = os.fspath(path)
+    head, name = os.path.split(target)
+    if make_parent and head:
+        os.makedirs(head, exist_ok=True)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.{_TOKEN}.{next(_COUNTER)}.tmp")
+    fd = os.open(tmp, _FLAGS, 0o666)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
-def read_text(path: Path) -> str:
+def _write_chunk(items: Sequence[tuple[str, str]]) -> list[BaseException | None]:
+    errors: list[BaseException | None] = []
+    for path, text in items:
+        try:
+            atomic_write_text(path, text, make_parent=False)
+            errors.append(None)
+        except Exception as error:
+            errors.append(error)
+    return errors
+
+
+def atomic_write_many(items: Sequence[tuple[str, str]]) -> list[BaseException | None]:
+    """Atomically write many (path, text) files whose folders exist; the error of each, None if written.
+
+    File creation is kernel work, so large batches are spread over a few threads.
+    """
+    if len(items) < _PARALLEL_FROM:
+        return _write_chunk(items)
+    size = -(-len(items) // _WORKERS)
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="experience-write") as pool:
+        return [error for part in pool.map(_write_chunk, chunks) for error in part]
+
+
+def read_text(path: Path | str) -> str:
     """Read a UTF-8 text file exactly as written (no newline translation)."""
     with open(path, encoding="utf-8", newline="") as handle:
         return handle.read()

@@ -75,6 +75,9 @@ def load(path: str | Path, *, name: str | None = None) -> SymbolicTensor:
     for slot in range(len(storage)):
         file = storage.path(slot)
         if file is not None and file.exists():
-            text = read_text(file)
+            try:
+                text = read_text(file)
+            except UnicodeDecodeError as error:
+                raise TensorDirectoryError(f"{file} is not UTF-8 text ({error}); fix or delete that file") from error
             storage._texts[slot] = text if text else None
     return SymbolicTensor(coeff, storage, name=name or directory.name)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from experience.storage.atomic import atomic_write_text, read_text
+from experience.storage.atomic import atomic_write_many, atomic_write_text, read_text
 from experience.storage.layout import GridLayout, Layout
 
 
@@ -28,7 +29,8 @@ class Storage:
         self.layout: Layout = layout or GridLayout()
         self.directory = directory
         self._texts: list[str | None] = [t if t else None for t in texts]
-        self._made_dirs: set[Path] = set()
+        self._made_dirs: set[str] = set()
+        self._strides = [int(np.prod(self.shape[k + 1 :], dtype=np.int64)) for k in range(len(self.shape))]
         self._lock = threading.Lock()
         self.version = 0  # bumped on every write; lets readers detect change cheaply
 
@@ -37,7 +39,9 @@ class Storage:
 
     def multi_index(self, slot: int) -> tuple[int, ...]:
         """Multi-index of a flat slot in the storage's own shape."""
-        return tuple(int(i) for i in np.unravel_index(slot, self.shape)) if self.shape else ()
+        if not 0 <= slot < len(self._texts):
+            raise IndexError(f"slot {slot} is outside a storage of {len(self._texts)} elements")
+        return tuple((slot // stride) % size for stride, size in zip(self._strides, self.shape, strict=True))
 
     def path(self, slot: int) -> Path | None:
         """File holding the text of a slot (None for in-memory storage)."""
@@ -58,24 +62,23 @@ class Storage:
         """Set the text of a slot (None or "" empties it) and mirror it to its file."""
         value = text if text else None
         with self._lock:
+            self._write_file(slot, value)  # the file first: a failing write changes nothing
             self._texts[slot] = value
             self.version += 1
-            self._write_file(slot, value)
 
     def write_many(self, slots: Sequence[int] | np.ndarray, texts: Sequence[str | None]) -> None:
-        """Set several slots at once."""
+        """Set several slots at once (files written in parallel; a slot whose file fails keeps its text)."""
+        values = [(int(slot), text if text else None) for slot, text in zip(slots, texts, strict=True)]
         with self._lock:
-            for slot, text in zip(slots, texts, strict=True):
-                value = text if text else None
-                self._texts[int(slot)] = value
-                self._write_file(int(slot), value)
-            self.version += 1
+            try:
+                self._write_files(values)
+            finally:
+                self.version += 1
 
     def flush_all(self) -> None:
         """Write every slot's file (used when a storage is first bound to a folder)."""
         with self._lock:
-            for slot, text in enumerate(self._texts):
-                self._write_file(slot, text)
+            self._write_files(list(enumerate(self._texts)))
 
     def reload(self, slot: int) -> bool:
         """Re-read one slot from its file (after a hand edit); True when the text changed."""
@@ -95,12 +98,28 @@ class Storage:
         """Re-read every slot from disk; returns the slots whose text changed."""
         return [slot for slot in range(len(self._texts)) if self.reload(slot)]
 
-    def _write_file(self, slot: int, text: str | None) -> None:
-        path = self.path(slot)
-        if path is None:
-            return
-        parent = path.parent
+    def _file(self, slot: int) -> str:
+        """Path of a slot's file as a string, its folder made on first use."""
+        path = os.path.join(self.directory or "", self.layout.relpath(self.multi_index(slot)))
+        parent = os.path.dirname(path)
         if parent not in self._made_dirs:
-            parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
-        atomic_write_text(path, text or "", make_parent=False)
+        return path
+
+    def _write_file(self, slot: int, text: str | None) -> None:
+        if self.directory is not None:
+            atomic_write_text(self._file(slot), text or "", make_parent=False)
+
+    def _write_files(self, values: list[tuple[int, str | None]]) -> None:
+        """Write files, then set the texts whose file was written; re-raise the first failure."""
+        if self.directory is None:
+            errors: list[BaseException | None] = [None] * len(values)
+        else:
+            errors = atomic_write_many([(self._file(slot), text or "") for slot, text in values])
+        for (slot, text), error in zip(values, errors, strict=True):
+            if error is None:
+                self._texts[slot] = text
+        failed = next((e for e in errors if e is not None), None)
+        if failed is not None:
+            raise failed

@@ -34,9 +34,10 @@ _TOKEN = re.compile(
     |(?P<op>:=|<-|->|<=|>=|==|!=|//|\.\.\.|[|*+\-/%<>=,])""",
     re.VERBOSE | re.DOTALL,
 )
+_PREFIX = frozenset({"-", "not"})
 _INFIX = frozenset({"|", "<-", "*", "+", "-", "/", "//", "%", "==", "!=", "<", "<=", ">", ">="})
 _INFIX |= {"and", "or"}
-_PREFIX = frozenset({"-", "not"})
+_KEYWORDS = _INFIX | _PREFIX
 _STARTS = frozenset({"var", "tag", "num", "str", "code", "import"})
 _CLOSERS = {")": "(", "]": "["}
 _HINTS = {
@@ -80,7 +81,7 @@ class _Lexer:
     """Splits text into logical lines of tokens and reports what cannot be a token."""
 
     def __init__(self, text: str) -> None:
-        self.text, self.i, self.line = text, 0, 1
+        self.text, self.i, self.line = text.replace("\r\n", "\n").replace("\r", "\n"), 0, 1
         self.lines: list[_Line] = []
         self.issues: list[VibaIssue] = []
         self.open: list[tuple[str, int]] = []  # brackets not yet closed: (as written, line)
@@ -161,11 +162,7 @@ def _brace_end(text: str, start: int) -> int:
 
 
 class _ParseError(Exception):
-    """Raised inside a logical line; carries the issue."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.issue = VibaIssue(line, message)
+    """Raised inside a logical line; its one argument is the VibaIssue."""
 
 
 class _Parser:
@@ -192,7 +189,7 @@ class _Parser:
 
     def error(self, message: str) -> _ParseError:
         tok = self.peek()
-        return _ParseError(tok.line if tok else self.last_line, message)
+        return _ParseError(VibaIssue(tok.line if tok else self.last_line, message))
 
     def expect(self, text: str) -> None:
         if not self.at(text):
@@ -208,7 +205,7 @@ class _Parser:
         if tok is None or (tok.kind == "op" and tok.glued and tok.text == "("):
             return False
         if tok.kind == "name":
-            return tok.text not in _INFIX | _PREFIX
+            return tok.text not in _KEYWORDS
         return tok.kind in _STARTS or (tok.kind == "op" and tok.text in ("(", "..."))
 
     def form(self) -> None:
@@ -295,7 +292,7 @@ class _Parser:
             self.form()
         else:
             message = f"a binding starts with `$`, `<-`, `|` or `#`, got {_describe(tok)}"
-            raise _ParseError(tok.line, message)
+            raise _ParseError(VibaIssue(tok.line, message))
         self.done()
 
     def top(self) -> None:
@@ -308,7 +305,8 @@ class _Parser:
             if self.peek() is not None:
                 self.form()
         elif tok.kind != "import":
-            raise _ParseError(tok.line, f"expected a definition `name :=`, got {_describe(tok)}")
+            message = f"expected a definition `name :=`, got {_describe(tok)}"
+            raise _ParseError(VibaIssue(tok.line, message))
         self.done()
 
 
@@ -322,7 +320,7 @@ def _parse(rule: Callable[[], None], issues: list[VibaIssue]) -> bool:
     try:
         rule()
     except _ParseError as error:
-        issues.append(error.issue)
+        issues.append(error.args[0])
         return False
     return True
 

@@ -12,3 +12,20 @@ def clean_answer(text: str) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def blocks(text: str | None) -> list[str]:
+    """Blank-line-separated blocks of a text (whitespace-only lines count as blank)."""
+    parts: list[list[str]] = [[]]
+    for line in (text or "").split("\n"):
+        if line.strip():
+            parts[-1].append(line)
+        elif parts[-1]:
+            parts.append([])
+    return ["\n".join(p) for p in parts if p]
+
+
+def trim_blocks(text: str, keep: int) -> str:
+    """Keep the first `keep` blocks of an answer (models ramble after the answer), cleaned."""
+    kept = blocks(clean_answer(text))[: max(keep, 1)]
+    return "\n\n".join(kept) + "\n" if kept else ""

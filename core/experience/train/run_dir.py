@@ -36,7 +36,7 @@ class RunConfig:
     model: str | None = None
     base_url: str | None = None
     seed: int = 0
-    topk: int = 1
+    topk: int = 3
     rows: int = 32
     batch_size: int = 4
     lr: float = 1.0

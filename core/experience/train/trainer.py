@@ -42,14 +42,14 @@ class Trainer:
     """Trains one run's experience on a dataset with an LLM kernel."""
 
     def __init__(self, run: RunDir, dataset: Dataset, kernel: Kernel, *, events: EventSink = ignore,
-                 cancel: CancelToken | None = None) -> None:
+                 cancel: CancelToken | None = None, experience: SymbolicTensor | None = None) -> None:
         self.run = run
         self.dataset = dataset
         self.kernel = kernel
         self.events = events
         self.cancel = cancel or CancelToken()
         cfg = run.config
-        self.experience = run.load_experience()
+        self.experience = experience if experience is not None else run.load_experience()
         self.model = StMoe(self.experience, kernel, task_prompt=cfg.task_prompt, topk=cfg.topk,
                            noise_std=cfg.noise_std, seed=cfg.seed, max_tokens=cfg.max_tokens)
         self.optimizer = StSGD([self.experience], lr=cfg.lr)

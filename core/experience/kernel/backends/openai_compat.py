@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import time
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,9 +68,7 @@ class OpenAIBackend:
         self._api_key = key
         self.timeout = timeout
         self.prices = dict(PRICES if prices is None else prices)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
 
     @property
     def where(self) -> str:
@@ -90,6 +87,9 @@ class OpenAIBackend:
         client = self._clients.get(loop)
         if client is None:
             from openai import AsyncOpenAI
+
+            for stale in [other for other in self._clients if other.is_closed()]:
+                del self._clients[stale]  # its connections died with its loop
 
             client = AsyncOpenAI(
                 base_url=self.base_url,
@@ -128,8 +128,14 @@ class OpenAIBackend:
             model=self.model,
         )
 
+    async def aclose(self) -> None:
+        """Close the client of the running loop (``Kernel.run`` calls this before its loop ends)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
     def close(self) -> None:
-        """Forget the per-loop clients (their connections close with their loops)."""
+        """Forget the clients of every loop (call ``aclose`` from a loop to close its own)."""
         self._clients.clear()
 
     def _translate(self, exc: Exception) -> KernelError:

@@ -1,0 +1,54 @@
+"""Hand edits on disk: reload the edited entries, report them, refresh the keywords of edited keys."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from experience.events import Log
+from experience.retrieval.query import generate_queries, identifiers
+from experience_daemon.session import COLUMNS, RunSession
+
+if TYPE_CHECKING:
+    from experience_daemon.service import Service
+
+log = logging.getLogger(__name__)
+KEY = 1
+
+
+def disk_changed(service: Service, session: RunSession, paths: list[Path]) -> list[tuple[int, str]]:
+    """Reload the entries behind `paths` (skipping the daemon's own writes); returns (row, column) reported."""
+    slots = []
+    for path in paths:
+        slot = session.slot_of_file(path)
+        if slot is None or service.own_writes.is_own(path):
+            continue
+        service.own_writes.forget(path)
+        slots.append(slot)
+    session.sync(slots)
+    changed = service.emit_changes(session, "disk", slots)
+    keys = [
+        s for s in changed if s % 3 == KEY and s - 1 not in changed
+    ]  # a hand-edited query is kept
+    if keys and service.refresh_keywords and session.locked_elsewhere() is None:
+        refresh_queries(service, session, keys)
+        changed += service.emit_changes(session, "keywords", [s - 1 for s in keys])
+    return [(s // 3, COLUMNS[s % 3]) for s in changed]
+
+
+def refresh_queries(service: Service, session: RunSession, key_slots: list[int]) -> None:
+    """Write new query keywords for each key slot; falls back to the key's identifiers if the LLM fails."""
+    keys = [session.experience.storage.read(s) for s in key_slots]
+    try:
+        if session.keyword_kernel is None:
+            cfg = session.run.config
+            session.keyword_kernel = service.make_kernel(cfg.backend, cfg.model, cfg.base_url)
+        queries = generate_queries(session.keyword_kernel, keys)
+    except Exception as error:  # keywords are a convenience: never lose the edit over them
+        log.warning("keyword generation failed for %s: %s", session.key, error, exc_info=True)
+        note = f"keywords for the edited key(s) fell back to identifiers: {error}"
+        service.emit(session.key, Log(note, "warning"))
+        queries = ["\n".join(identifiers(k or "")) for k in keys]
+    for slot, query in zip(key_slots, queries, strict=True):
+        session.set_text(slot - 1, query)

@@ -1,0 +1,37 @@
+"""Handlers for review mode: patches, acceptPatch, rejectPatch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from experience_daemon import protocol as p
+
+if TYPE_CHECKING:
+    from experience_daemon.server import ExperienceServer
+
+
+async def patches(server: ExperienceServer, params: p.PatchesParams) -> list[p.PatchInfo]:
+    """Patch records of one step, or of every step; optionally only one state."""
+    found: list[p.PatchInfo] = await server.call(
+        server.service.patches, params["runDir"], params.get("step"), params.get("state")
+    )
+    return found
+
+
+async def accept_patch(server: ExperienceServer, params: p.PatchParams) -> p.PatchDecision:
+    """Apply a staged patch to its entry (error patchConflict if it no longer applies)."""
+    decision: p.PatchDecision = await server.call(
+        server.service.accept_patch, params["runDir"], params["patchId"]
+    )
+    return decision
+
+
+async def reject_patch(server: ExperienceServer, params: p.PatchParams) -> p.PatchDecision:
+    """Mark a staged patch rejected."""
+    decision: p.PatchDecision = await server.call(
+        server.service.reject_patch, params["runDir"], params["patchId"]
+    )
+    return decision
+
+
+HANDLERS = {p.PATCHES: patches, p.ACCEPT_PATCH: accept_patch, p.REJECT_PATCH: reject_patch}

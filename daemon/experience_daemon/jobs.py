@@ -1,0 +1,167 @@
+"""Long work on a run: create, train (or one step) and evaluate, one job per run at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from experience.events import CancelToken, Event, EventSink, Log, Metrics
+from experience.kernel import Budget
+from experience.tasks.dataset import Dataset, load_dataset
+from experience.train.run_dir import RunConfig, RunDir, RunError
+from experience.train.trainer import EvalResult, Trainer
+from experience_daemon.errors import RunBusy
+from experience_daemon.session import Job, RunSession
+
+if TYPE_CHECKING:
+    from experience_daemon.service import Service, TrainParams
+
+
+@contextlib.contextmanager
+def job(session: RunSession, kind: str, cancel: CancelToken | None) -> Iterator[Job]:
+    """Mark the run busy for the duration (RunBusy if it already is)."""
+    with session.lock:
+        if session.job is not None:
+            raise RunBusy(
+                f"{session.key} is already running a {session.job.kind} in this daemon; "
+                "cancel it (experience/cancel) or wait",
+                {"job": session.job.kind},
+            )
+        session.refresh_run()
+        current = session.job = Job(kind, cancel or CancelToken())
+    try:
+        yield current
+    finally:
+        session.job = None
+
+
+def job_sink(service: Service, session: RunSession, extra: EventSink | None) -> EventSink:
+    """Events of a job: to the service's sinks and `extra`; after each train step, the entries it changed."""
+
+    def sink(event: Event) -> None:
+        service.emit(session.key, event)
+        if extra is not None:
+            extra(event)
+        if isinstance(event, Metrics) and event.record.get("split") == "train":
+            service.emit_changes(session, "patch")
+
+    return sink
+
+
+def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
+    """Create a run for `dataset` (a run already there is moved aside to a .bak folder)."""
+    path = Path(params.run_dir)
+    if (path / "run.json").exists():
+        service.close_run(path)
+        backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.move(str(path), str(backup))
+        note = f"{path} held a run; moved it to {backup} (pass --resume to continue a run instead)"
+        service.events(Log(note))
+    config = RunConfig(
+        dataset=str(Path(dataset.path or params.dataset or ".").resolve()),
+        source_ext=dataset.source_ext,
+        target_ext=dataset.target_ext,
+        task_prompt=dataset.task_prompt,
+        backend=params.backend,
+        model=params.model,
+        base_url=params.base_url,
+        seed=params.seed,
+        topk=params.topk,
+        rows=params.rows,
+        batch_size=params.batch_size,
+        lr=params.lr,
+        review=params.review,
+    )
+    return RunDir.create(path, config)
+
+
+def train(
+    service: Service, params: TrainParams, cancel: CancelToken | None, events: EventSink | None
+) -> dict[str, Any]:
+    """Train (or resume) a run under its lock, sharing the session's experience with the trainer."""
+    if params.resume:
+        session = service.session(params.run_dir)
+        session.refresh_run()
+        dataset = load_dataset(params.dataset or session.run.config.dataset)
+    else:
+        if not params.dataset:
+            raise RunError("train needs --dataset DIR for a new run (or --resume to continue one)")
+        dataset = load_dataset(params.dataset)
+        dataset.split("train")
+        new_run(service, params, dataset)
+        session = service.session(params.run_dir)
+    budget = Budget(
+        max_calls=params.max_calls, max_tokens=params.max_tokens, max_cost=params.max_cost
+    )
+    with job(session, "train", cancel) as current, session.run.lock():
+        run, cfg = session.run, session.run.config
+        kernel = service.make_kernel(
+            cfg.backend,
+            cfg.model,
+            cfg.base_url,
+            cache=params.cache,
+            no_cache=params.no_cache,
+            budget=budget,
+            concurrency=params.concurrency,
+        )
+        sink = job_sink(service, session, events)
+        try:
+            trainer = Trainer(
+                run,
+                dataset,
+                kernel,
+                events=sink,
+                cancel=current.cancel,
+                experience=session.experience,
+            )
+            result = trainer.train(params.epochs, max_steps=params.max_steps)
+        finally:
+            kernel.close()
+            service.emit_changes(session, "patch")
+    return {"run_dir": str(run.path), "step": run.state.step, "epoch": run.state.epoch, **result}
+
+
+def evaluate(
+    service: Service,
+    run_dir: str,
+    dataset: str | None,
+    options: dict[str, Any],
+    events: EventSink | None,
+) -> EvalResult:
+    """Evaluate a run (created empty first when missing: the zero-shot baseline)."""
+    from experience_daemon.service import TrainParams
+
+    split, record = str(options.get("split", "val")), bool(options.get("record", True))
+    backend, model, base_url = options.get("backend"), options.get("model"), options.get("base_url")
+    path = Path(run_dir)
+    if not (path / "run.json").exists():
+        if not dataset:
+            raise RunError(
+                f"no run at {path}; pass --dataset to evaluate an empty (zero-shot) run there"
+            )
+        fresh = TrainParams(
+            run_dir, dataset, backend=backend or "local", model=model, base_url=base_url
+        )
+        new_run(service, fresh, load_dataset(dataset))
+    session = service.session(run_dir)
+    session.refresh_run()
+    run = session.run
+    data = load_dataset(dataset or run.config.dataset)
+    pairs = data.split(split if split in data.splits else "val")
+    kernel = service.make_kernel(
+        backend or run.config.backend,
+        model or run.config.model,
+        base_url or run.config.base_url,
+        cache=options.get("cache"),
+        no_cache=bool(options.get("no_cache", False)),
+    )
+    try:
+        sink = job_sink(service, session, events)
+        trainer = Trainer(run, data, kernel, events=sink, experience=session.experience)
+        return trainer.evaluate(pairs, split, record=record)
+    finally:
+        kernel.close()

@@ -1,0 +1,244 @@
+"""The pygls server: decodes each custom request, calls the service in a worker thread, encodes the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import cattrs
+from lsprotocol import types
+from pygls.exceptions import (
+    FeatureRequestError,
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+)
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, default_converter
+
+from experience.events import EntryChanged, Event, Log, Metrics
+from experience.kernel import KernelError
+from experience.storage.serialize import TensorDirectoryError
+from experience.tasks.dataset import DatasetError
+from experience.train.run_dir import RunError, RunLocked
+from experience_daemon import protocol
+from experience_daemon.errors import ServiceError
+from experience_daemon.service import BackendFactory, Service
+from experience_daemon.session import COLUMNS, text_version
+from experience_daemon.watcher import RunWatcher
+from experience_daemon.wire import ParamsError
+
+if TYPE_CHECKING:
+    from pygls.server import ServerErrors
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Handler = Callable[["ExperienceServer", Any], Awaitable[Any]]
+KNOWN_ERRORS = (RunError, DatasetError, KernelError, TensorDirectoryError, OSError)
+LOG_LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}
+
+
+def raw_converter() -> cattrs.Converter:
+    """pygls's converter, except that custom requests keep their params as plain JSON (dicts and lists)."""
+    converter = default_converter()
+
+    def request(obj: dict[str, Any], cls: type[JsonRPCRequestMessage]) -> JsonRPCRequestMessage:
+        return cls(
+            id=obj.get("id"),
+            method=obj.get("method", ""),
+            jsonrpc=obj.get("jsonrpc", ""),
+            params=obj.get("params"),
+        )
+
+    def notification(obj: dict[str, Any], cls: type[JsonRPCNotification]) -> JsonRPCNotification:
+        return cls(
+            method=obj.get("method", ""), jsonrpc=obj.get("jsonrpc", ""), params=obj.get("params")
+        )
+
+    converter.register_structure_hook(JsonRPCRequestMessage, request)
+    converter.register_structure_hook(JsonRPCNotification, notification)
+    return converter
+
+
+def rpc_error(method: str, error: Exception) -> JsonRpcException:
+    """The JSON-RPC error a failed request answers with (the message is the one the user sees)."""
+    if isinstance(error, JsonRpcException):
+        return error
+    if isinstance(error, ParamsError):
+        return JsonRpcInvalidParams(f"{method}: {error}")
+    if isinstance(error, ServiceError):
+        return JsonRpcException(
+            str(error), protocol.ERROR_CODES[error.kind], {"kind": error.kind, **error.data}
+        )
+    if isinstance(error, RunLocked):
+        return JsonRpcException(
+            str(error), protocol.ERROR_CODES["runLocked"], {"kind": "runLocked"}
+        )
+    if isinstance(error, KNOWN_ERRORS):
+        kind = type(error).__name__
+        return JsonRpcException(str(error), protocol.ERROR_CODES["requestFailed"], {"kind": kind})
+    log.error("%s failed unexpectedly", method, exc_info=error)
+    return JsonRpcInternalError(
+        f"internal error in {method}: {type(error).__name__}: {error} (see the daemon log)"
+    )
+
+
+class ExperienceServer(LanguageServer):
+    """One daemon: a Service (the runs), a file watcher and a pool of worker threads for blocking work."""
+
+    def __init__(self, backend_factory: BackendFactory | None = None, *, workers: int = 16) -> None:
+        try:
+            version = metadata.version("experience")
+        except metadata.PackageNotFoundError:
+            version = "0+unknown"
+        super().__init__(
+            "experience-daemon",
+            version,
+            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            converter_factory=raw_converter,
+        )
+        self.service = Service(run_events=self.on_run_event, backend_factory=backend_factory)
+        self.jobs = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="experience-job")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.watcher: RunWatcher | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking service work in a worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.jobs, functools.partial(fn, *args, **kwargs))
+
+    def send(self, method: str, params: Any) -> None:
+        """Send a notification from any thread (it is written by the event loop's thread)."""
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.protocol.notify, method, params)
+
+    def on_run_event(self, run_key: str, event: Event) -> None:
+        """Turn core events into notifications: metrics, entryChanged, window/logMessage."""
+        if isinstance(event, Metrics):
+            self.send(protocol.METRICS, {"runDir": run_key, "record": event.record})
+        elif isinstance(event, EntryChanged):
+            session = self.service.sessions.get(run_key)
+            text = (
+                session.experience.storage.read(event.row * 3 + event.column) if session else None
+            )
+            self.send(
+                protocol.ENTRY_CHANGED,
+                {
+                    "runDir": run_key,
+                    "row": event.row,
+                    "column": COLUMNS[event.column],
+                    "origin": event.origin,
+                    "version": text_version(text),
+                },
+            )
+        elif isinstance(event, Log):
+            log.log(
+                logging.WARNING if event.level == "warning" else logging.INFO,
+                "%s: %s",
+                run_key,
+                event.message,
+            )
+            level = LOG_LEVELS.get(event.level, types.MessageType.Info)
+            self.send(
+                types.WINDOW_LOG_MESSAGE, types.LogMessageParams(type=level, message=event.message)
+            )
+
+    def sync_watches(self) -> None:
+        """Watch the experience folder of every open run, and only those."""
+        if self.loop is None:
+            return
+        if self.watcher is None:
+            self.watcher = RunWatcher(self.loop, self.files_changed)
+        open_runs = dict(self.service.sessions)
+        for key, session in open_runs.items():
+            self.watcher.watch(key, session.run.experience_dir)
+        for key in list(self.watcher.watched):
+            if key not in open_runs:
+                self.watcher.unwatch(key)
+
+    async def files_changed(self, run_key: str, paths: list[Path]) -> None:
+        """Files of a run changed on disk: reload, refresh keywords, notify (in a worker thread)."""
+        changed = await self.call(self.service.disk_changed, run_key, paths)
+        if changed:
+            log.info("%s: changed on disk: %s", run_key, ", ".join(f"{r}/{c}" for r, c in changed))
+
+    def register(self, method: str, handler: Handler) -> None:
+        """Serve one protocol request: check params, run the handler, map failures to JSON-RPC errors."""
+
+        async def endpoint(params: Any) -> Any:
+            self.loop = asyncio.get_running_loop()
+            try:
+                return await handler(self, protocol.decode_params(method, params))
+            except (asyncio.CancelledError, JsonRpcException):
+                raise
+            except Exception as error:
+                failure = rpc_error(method, error)
+                log.info("%s -> error %s: %s", method, failure.code, failure.message)
+                raise failure from error
+            finally:
+                self.sync_watches()
+
+        self.feature(method)(endpoint)
+
+    def shutdown_jobs(self) -> None:
+        """Cancel running jobs and stop watching (the `shutdown` request, or the end of stdin)."""
+        for session in list(self.service.sessions.values()):
+            if session.job is not None:
+                session.job.cancel.cancel()
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def close(self) -> None:
+        """Wait for the worker threads (jobs stop at their next safe point) and close every run."""
+        self.shutdown_jobs()
+        self.jobs.shutdown(wait=True, cancel_futures=True)
+        self.service.close()
+
+    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
+        """Unparseable input gets a JSON-RPC parse error (id null); other out-of-band errors are logged."""
+        if isinstance(error, json.JSONDecodeError):
+            message = (
+                f"parse error: the daemon got a message that is not JSON ({error}); it was dropped"
+            )
+            log.warning(message)
+            self.protocol._send_data(
+                types.ResponseErrorMessage(
+                    id=None,
+                    error=types.ResponseError(
+                        code=protocol.ERROR_CODES["parseError"], message=message
+                    ),
+                )
+            )
+            return
+        if source is FeatureRequestError:
+            return
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+        self.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Error, message=f"{error}")
+        )
+
+
+def build_server(backend_factory: BackendFactory | None = None) -> ExperienceServer:
+    """A server with every protocol request registered."""
+    from experience_daemon.handlers import HANDLERS
+
+    server = ExperienceServer(backend_factory)
+    missing = {m.name for m in protocol.METHODS.values() if m.kind == "request"} - set(HANDLERS)
+    if missing:
+        raise RuntimeError(f"protocol requests without a handler: {sorted(missing)}")
+    for method, handler in HANDLERS.items():
+        server.register(method, handler)
+
+    @server.feature(types.SHUTDOWN)
+    def on_shutdown(_params: Any) -> None:
+        server.shutdown_jobs()
+
+    return server

@@ -1,0 +1,3 @@
+# w.shape == [2]
+q = w.unsqueeze(-2)
+# q.shape == ?

@@ -1,0 +1,3 @@
+# k.shape == [2, 3, 4, 3]
+f = torch.transpose(k, 3, 1)
+# f.shape == ?

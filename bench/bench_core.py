@@ -119,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'op':<12}{'n':>8}{'median s':>11}{'target s':>10}  ok   runs")
     for op, row in results.items():
         runs = " ".join(f"{s:.3f}" for s in row["runs"])
-        print(f"{op:<12}{row['n']:>8}{row['seconds']:>11.3f}{row['target_s']:>10.1f}  "
-              f"{'yes' if row['ok'] else 'NO ':<4} {runs}")
+        print(
+            f"{op:<12}{row['n']:>8}{row['seconds']:>11.3f}{row['target_s']:>10.1f}  "
+            f"{'yes' if row['ok'] else 'NO ':<4} {runs}"
+        )
     missed = [op for op, row in results.items() if not row["ok"] and op != "fs_floor"]
     return 1 if missed else 0
 

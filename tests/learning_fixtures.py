@@ -29,9 +29,13 @@ def write_dataset(root: Path, pairs: dict[str, dict[str, tuple[str, str]]] = PAI
         for name, (py, viba) in items.items():
             (folder / split / f"{name}.py").write_text(py, encoding="utf-8")
             (folder / split / f"{name}.viba").write_text(viba, encoding="utf-8")
-    manifest = {"name": "tiny", "source_ext": "py", "target_ext": "viba",
-                "task_prompt": "Translate the Python function into Viba.",
-                "splits": {s: s for s in pairs}}
+    manifest = {
+        "name": "tiny",
+        "source_ext": "py",
+        "target_ext": "viba",
+        "task_prompt": "Translate the Python function into Viba.",
+        "splits": {s: s for s in pairs},
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
 

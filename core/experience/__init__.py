@@ -1,7 +1,7 @@
 """Experience: train models whose weights are text.
 
-    import experience as ex
-    t = ex.tensor([["a", "b"], ["c", ""]], root=dir)
+import experience as ex
+t = ex.tensor([["a", "b"], ["c", ""]], root=dir)
 """
 
 from experience import optim

@@ -33,9 +33,7 @@ class SymbolicTensor:
         if index is None:
             index = np.arange(len(storage), dtype=np.int64).reshape(storage.shape)
         if tuple(coeff.shape) != tuple(index.shape):
-            raise ValueError(
-                f"coefficients have shape {list(coeff.shape)} but the text index has {list(index.shape)}"
-            )
+            raise ValueError(f"coefficients have shape {list(coeff.shape)} but the text index has {list(index.shape)}")
         self.coeff = coeff
         self.storage = storage
         self.index = index
@@ -116,13 +114,15 @@ class SymbolicTensor:
         """NumPy-style slicing that copies the texts (value semantics)."""
         from experience.function.slice_copy import slice_copy
 
-        return slice_copy(self, key)
+        result: SymbolicTensor = slice_copy(self, key)
+        return result
 
     def copy(self) -> SymbolicTensor:
         """An independent copy (new storage) that stays in the autograd graph."""
         from experience.function.copy import copy
 
-        return copy(self)
+        result: SymbolicTensor = copy(self)
+        return result
 
     def detach(self) -> SymbolicTensor:
         """Same texts and storage, coefficients cut from the graph."""
@@ -180,8 +180,7 @@ def new_tensor_dir(root: Path, name: str | None) -> tuple[Path, str]:
     directory = Path(root) / name
     if (directory / "tensor.json").exists():
         raise FileExistsError(
-            f"a tensor already lives at {directory}; load it with ex.load({str(directory)!r}) "
-            "or choose another name"
+            f"a tensor already lives at {directory}; load it with ex.load({str(directory)!r}) or choose another name"
         )
     return directory, name
 

@@ -70,9 +70,7 @@ class PatchStats:
 Accept = Callable[[int, str, str], bool]
 
 
-def patch(
-    target: SymbolicTensor, grad: SymbolicTensor, *, fuzz: int = 3, accept: Accept | None = None
-) -> PatchStats:
+def patch(target: SymbolicTensor, grad: SymbolicTensor, *, fuzz: int = 3, accept: Accept | None = None) -> PatchStats:
     """Apply each element's diff in `grad` to `target` in place (fuzzy, like GNU patch -F3).
 
     `accept(position, diff, new_text)` may veto an element (counted as blocked, left unchanged).

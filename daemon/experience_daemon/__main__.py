@@ -1,4 +1,4 @@
-"""`experience-daemon`: the JSON-RPC server on stdio (stdout carries the protocol and nothing else)."""
+"""`experience-daemon`: the JSON-RPC server on stdio (stdout carries the protocol only)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 
 def guard_stdout() -> BinaryIO:
-    """Keep the real stdout for JSON-RPC only; everything else written to stdout (Python or C) goes to stderr."""
+    """Keep the real stdout for JSON-RPC; any other write to stdout (Python or C) goes to stderr."""
     sys.stdout.flush()
     protocol_fd = os.dup(sys.stdout.fileno())
     os.dup2(

@@ -39,8 +39,9 @@ class ProgressRenderer:
             self.bar.refresh()
         elif isinstance(event, Metrics):
             rec = event.record
-            line = f"step {rec.get('step')} {rec.get('split')}: loss {rec.get('loss', 0):.4f} exact {rec.get('exact', 0):.2f}"
-            line += f" calls {rec.get('calls')} cache_hits {rec.get('cache_hits')} {rec.get('seconds')}s"
+            line = f"step {rec.get('step')} {rec.get('split')}: loss {rec.get('loss', 0):.4f}"
+            line += f" exact {rec.get('exact', 0):.2f} calls {rec.get('calls')}"
+            line += f" cache_hits {rec.get('cache_hits')} {rec.get('seconds')}s"
             self._write(line)
         elif isinstance(event, Log):
             self._write(f"[{event.level}] {event.message}")
@@ -59,8 +60,12 @@ class ProgressRenderer:
 
 
 def _add_backend_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=["local", "openai", "claude-agent"], default=None,
-                   help="LLM backend (default: the run's, else local)")
+    p.add_argument(
+        "--backend",
+        choices=["local", "openai", "claude-agent"],
+        default=None,
+        help="LLM backend (default: the run's, else local)",
+    )
     p.add_argument("--model", default=None, help="model name (openai/claude-agent) or GGUF path (local)")
     p.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default $LLM_BASE_URL)")
     p.add_argument("--cache", default=None, help="response cache file (default ~/.cache/experience/llm-cache.sqlite)")
@@ -103,10 +108,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace, service: Service) -> int:
     params = TrainParams(
-        run_dir=args.run_dir, dataset=args.dataset, epochs=args.epochs, backend=args.backend or "local",
-        model=args.model, base_url=args.base_url, seed=args.seed, topk=args.topk, rows=args.rows,
-        batch_size=args.batch_size, lr=args.lr, max_calls=args.max_calls, max_tokens=args.max_tokens,
-        max_cost=args.max_cost, resume=args.resume, review=args.review, cache=args.cache, no_cache=args.no_cache,
+        run_dir=args.run_dir,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        backend=args.backend or "local",
+        model=args.model,
+        base_url=args.base_url,
+        seed=args.seed,
+        topk=args.topk,
+        rows=args.rows,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_calls=args.max_calls,
+        max_tokens=args.max_tokens,
+        max_cost=args.max_cost,
+        resume=args.resume,
+        review=args.review,
+        cache=args.cache,
+        no_cache=args.no_cache,
         max_steps=args.max_steps,
     )
     cancel = CancelToken()
@@ -121,8 +140,16 @@ def _train(args: argparse.Namespace, service: Service) -> int:
 
 
 def _eval(args: argparse.Namespace, service: Service) -> int:
-    result = service.evaluate(args.run_dir, args.dataset, split=args.split, backend=args.backend, model=args.model,
-                              base_url=args.base_url, cache=args.cache, no_cache=args.no_cache)
+    result = service.evaluate(
+        args.run_dir,
+        args.dataset,
+        split=args.split,
+        backend=args.backend,
+        model=args.model,
+        base_url=args.base_url,
+        cache=args.cache,
+        no_cache=args.no_cache,
+    )
     if args.json:
         print(json.dumps(result.as_dict()))
     else:

@@ -1,4 +1,4 @@
-"""Hand edits on disk: reload the edited entries, report them, refresh the keywords of edited keys."""
+"""Hand edits on disk: reload the edited entries, report them, refresh keywords of edited keys."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ KEY = 1
 
 
 def disk_changed(service: Service, session: RunSession, paths: list[Path]) -> list[tuple[int, str]]:
-    """Reload the entries behind `paths` (skipping the daemon's own writes); returns (row, column) reported."""
+    """Reload the entries behind `paths` (not the daemon's own writes); returns those reported."""
     slots = []
     for path in paths:
         slot = session.slot_of_file(path)
@@ -38,7 +38,7 @@ def disk_changed(service: Service, session: RunSession, paths: list[Path]) -> li
 
 
 def refresh_queries(service: Service, session: RunSession, key_slots: list[int]) -> None:
-    """Write new query keywords for each key slot; falls back to the key's identifiers if the LLM fails."""
+    """Write new query keywords for each key slot (the key's identifiers if the LLM fails)."""
     keys = [session.experience.storage.read(s) for s in key_slots]
     try:
         if session.keyword_kernel is None:

@@ -1,4 +1,4 @@
-"""Errors of the service API; each one names what went wrong and what to do (the server maps them to codes)."""
+"""Errors of the service API; each names what went wrong and what to do (the server maps codes)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from experience.train.run_dir import RunError
 
 
 class ServiceError(RunError):
-    """A request the service understood but cannot carry out; `data` travels with the JSON-RPC error."""
+    """A request the service understood but cannot do; `data` goes with the JSON-RPC error."""
 
     kind = "requestFailed"
 

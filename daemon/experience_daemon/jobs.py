@@ -40,7 +40,7 @@ def job(session: RunSession, kind: str, cancel: CancelToken | None) -> Iterator[
 
 
 def job_sink(service: Service, session: RunSession, extra: EventSink | None) -> EventSink:
-    """Events of a job: to the service's sinks and `extra`; after each train step, the entries it changed."""
+    """A job's events go to the service's sinks and `extra`; train steps report changed entries."""
 
     def sink(event: Event) -> None:
         service.emit(session.key, event)

@@ -1,6 +1,6 @@
-"""The daemon's JSON-RPC protocol: method names, parameter and result types, error codes (the one source).
+"""The daemon's JSON-RPC protocol, defined once: method names, param and result types, error codes.
 
-`python -m experience_daemon.protocol --json` prints it as JSON (the TypeScript side is checked against it).
+`python -m experience_daemon.protocol --json` prints it (the TypeScript copy is checked against it).
 """
 
 # No `from __future__ import annotations` here: TypedDict needs real annotations to see NotRequired.
@@ -117,7 +117,7 @@ class StepRequest(TypedDict):
 
 
 class TrainResult(TypedDict):
-    """Where the run stopped and its last metrics (validation ones after an epoch; more keys may follow)."""
+    """Where the run stopped and its last metrics (validation after an epoch; may hold more)."""
 
     runDir: str
     step: int
@@ -233,7 +233,7 @@ class MetricsNotification(TypedDict):
 
 
 class EntryChangedNotification(TypedDict):
-    """An entry's text changed: by training, on disk, by a client, by a review, or by a keyword refresh."""
+    """An entry's text changed: by training, on disk, by a client, a review or a keyword refresh."""
 
     runDir: str
     row: int
@@ -244,7 +244,7 @@ class EntryChangedNotification(TypedDict):
 
 @dataclass(frozen=True)
 class Method:
-    """One protocol method: request (client -> server, with a result) or notification (server -> client)."""
+    """A method: request (client -> server, with a result) or notification (to the client)."""
 
     name: str
     kind: Literal["request", "notification"]
@@ -346,7 +346,7 @@ METHODS: dict[str, Method] = {
     )
 }
 
-# JSON-RPC error codes: the standard ones, LSP's, and the daemon's own (-32000..-32099 is for servers).
+# JSON-RPC error codes: standard, LSP, and the daemon's own (-32000..-32099 is for servers).
 ERROR_CODES: dict[str, int] = {
     "parseError": -32700,
     "invalidRequest": -32600,

@@ -1,4 +1,4 @@
-"""Review mode: list the patches of a run, accept or reject a staged one (records persist in patches/)."""
+"""Review mode: list a run's patches, accept or reject a staged one (records live in patches/)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def _find(run: RunDir, patch_id: str) -> tuple[int, list[dict[str, Any]], int]:
     head = patch_id.split(":", 1)[0]
     if not head.isdigit():
         raise NotFound(
-            f"{patch_id!r} is not a patch id (ids look like '<step>:<row>:<column>'; list them with "
+            f"{patch_id!r} is not a patch id (ids look like '<step>:<row>:<column>'; "
+            "list them with "
             "experience/patches)"
         )
     step = int(head)
@@ -62,7 +63,7 @@ def _staged(record: dict[str, Any]) -> None:
 
 
 def accept(session: RunSession, patch_id: str) -> tuple[dict[str, Any], int]:
-    """Apply a staged patch to its entry (fuzzy, like patch -F3); returns the record and the changed slot."""
+    """Apply a staged patch to its entry (fuzzy, like patch -F3); returns the record and slot."""
     with session.lock:
         step, records, index = _find(session.run, patch_id)
         record = records[index]
@@ -72,8 +73,9 @@ def accept(session: RunSession, patch_id: str) -> tuple[dict[str, Any], int]:
         result = apply_patch(current, str(record.get("diff", "")), fuzz=FUZZ)
         if result.outcome is PatchOutcome.REJECTED:
             raise PatchConflict(
-                f"patch {patch_id} no longer applies to its entry ({len(result.rejected_hunks)} of {result.hunks} "
-                "hunks rejected): the entry changed since the step; edit it by hand or reject the patch",
+                f"patch {patch_id} no longer applies to its entry ({len(result.rejected_hunks)} "
+                f"of {result.hunks} hunks rejected): the entry changed since the step; edit it "
+                "by hand or reject the patch",
                 {"rejectedHunks": list(result.rejected_hunks)},
             )
         if clean_answer(result.text) in session.val_targets():

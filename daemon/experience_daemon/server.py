@@ -1,4 +1,4 @@
-"""The pygls server: decodes each custom request, calls the service in a worker thread, encodes the answer."""
+"""The pygls server: decode each request, call the service in a worker thread, encode the answer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import cattrs
 from lsprotocol import types
@@ -39,19 +39,18 @@ if TYPE_CHECKING:
     from pygls.server import ServerErrors
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-Handler = Callable[["ExperienceServer", Any], Awaitable[Any]]
+Handler = Callable[..., Awaitable[Any]]
 KNOWN_ERRORS = (RunError, DatasetError, KernelError, TensorDirectoryError, OSError)
 LOG_LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}
 
 
 def raw_converter() -> cattrs.Converter:
-    """pygls's converter, except that custom requests keep their params as plain JSON (dicts and lists)."""
-    converter = default_converter()
+    """pygls's converter, except that custom requests keep their params as plain JSON."""
+    converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
 
     def request(obj: dict[str, Any], cls: type[JsonRPCRequestMessage]) -> JsonRPCRequestMessage:
         return cls(
-            id=obj.get("id"),
+            id=obj["id"],
             method=obj.get("method", ""),
             jsonrpc=obj.get("jsonrpc", ""),
             params=obj.get("params"),
@@ -91,7 +90,7 @@ def rpc_error(method: str, error: Exception) -> JsonRpcException:
 
 
 class ExperienceServer(LanguageServer):
-    """One daemon: a Service (the runs), a file watcher and a pool of worker threads for blocking work."""
+    """One daemon: a Service (the runs), a file watcher and worker threads for blocking work."""
 
     def __init__(self, backend_factory: BackendFactory | None = None, *, workers: int = 16) -> None:
         try:
@@ -110,7 +109,7 @@ class ExperienceServer(LanguageServer):
         self.watcher: RunWatcher | None = None
 
     # -- plumbing --------------------------------------------------------------------------
-    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run blocking service work in a worker thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.jobs, functools.partial(fn, *args, **kwargs))
@@ -171,7 +170,7 @@ class ExperienceServer(LanguageServer):
             log.info("%s: changed on disk: %s", run_key, ", ".join(f"{r}/{c}" for r, c in changed))
 
     def register(self, method: str, handler: Handler) -> None:
-        """Serve one protocol request: check params, run the handler, map failures to JSON-RPC errors."""
+        """Serve a request: check params, run the handler, map failures to JSON-RPC errors."""
 
         async def endpoint(params: Any) -> Any:
             self.loop = asyncio.get_running_loop()
@@ -203,7 +202,7 @@ class ExperienceServer(LanguageServer):
         self.service.close()
 
     def report_server_error(self, error: Exception, source: ServerErrors) -> None:
-        """Unparseable input gets a JSON-RPC parse error (id null); other out-of-band errors are logged."""
+        """Unparseable input gets a parse error (id null); other out-of-band errors are logged."""
         if isinstance(error, json.JSONDecodeError):
             message = (
                 f"parse error: the daemon got a message that is not JSON ({error}); it was dropped"

@@ -1,4 +1,4 @@
-"""The service API: the use cases that the CLI and the JSON-RPC server both call (and nothing else)."""
+"""The service API: the use cases that the CLI and the JSON-RPC server both call (only these)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ BackendFactory = Callable[[], Backend]
 
 
 def default_cache_path() -> Path:
-    """Where LLM responses are cached: $EXPERIENCE_CACHE, else ~/.cache/experience/llm-cache.sqlite."""
+    """The LLM response cache: $EXPERIENCE_CACHE, else ~/.cache/experience/llm-cache.sqlite."""
     env = os.environ.get("EXPERIENCE_CACHE")
     if env:
         return Path(env)
@@ -57,7 +57,7 @@ class TrainParams:
 
 
 class Service:
-    """Opens runs, trains, evaluates, reads/writes entries and reviews patches; reports through typed events.
+    """Opens runs, trains, evaluates, reads/writes entries, reviews patches; reports typed events.
 
     `events` gets every event; `run_events(run_dir, event)` gets them with the run they belong to.
     `backend_factory` replaces every backend (tests only: see experience_daemon.testing).
@@ -165,7 +165,7 @@ class Service:
         no_cache: bool = False,
         events: EventSink | None = None,
     ) -> dict[str, Any]:
-        """One training step of an existing run; returns its metrics (validation ones if it ended an epoch)."""
+        """One training step of an existing run; its metrics (validation if it ended an epoch)."""
         session = self.session(run_dir)
         session.refresh_run()
         state = session.run.state
@@ -201,8 +201,9 @@ class Service:
         record: bool = True,
         events: EventSink | None = None,
     ) -> EvalResult:
-        """Loss and exact-match of a run's experience on a dataset split (a new empty run if none exists)."""
-        options = {"split": split, "backend": backend, "model": model, "base_url": base_url}
+        """Loss and exact-match of a run on a dataset split (a new empty run if none exists)."""
+        options: dict[str, Any] = {"split": split, "backend": backend, "model": model}
+        options["base_url"] = base_url
         options |= {"cache": cache, "no_cache": no_cache, "record": record}
         return jobs.evaluate(self, run_dir, dataset, options, events)
 
@@ -213,7 +214,7 @@ class Service:
         return views.summary(session)
 
     def status(self, run_dir: str | None = None) -> list[dict[str, Any]]:
-        """What each open run (or the given one) is doing: job, step, epoch, lock holder, staged patches."""
+        """What each open run (or the given one) does: job, step, lock holder, staged patches."""
         sessions = [self.session(run_dir)] if run_dir else list(self.sessions.values())
         for session in sessions:
             session.refresh_run()
@@ -221,7 +222,7 @@ class Service:
 
     # -- entries -------------------------------------------------------------------------
     def list_entries(self, run_dir: str) -> list[dict[str, Any]]:
-        """Every experience row: keywords, file paths, and the step and sample that last wrote it."""
+        """Every experience row: keywords, files, and the step and sample that last wrote it."""
         return views.entries(self.session(run_dir))
 
     def read_entry(self, run_dir: str, row: int, column: str | int) -> dict[str, Any]:
@@ -234,7 +235,7 @@ class Service:
         holder = session.locked_elsewhere()
         if holder is not None:
             raise RunLocked(
-                f"{session.key} is being trained by {holder}; {what} now would be overwritten by it. "
+                f"{session.key} is being trained by {holder}; {what} now would be overwritten. "
                 "Wait for it to finish or stop it, then retry"
             )
 
@@ -250,7 +251,7 @@ class Service:
         return new_version
 
     def disk_changed(self, run_dir: str, paths: list[Path]) -> list[tuple[int, str]]:
-        """Reload entries edited on disk and refresh keywords of edited keys; returns what was reported."""
+        """Reload entries edited on disk and refresh keywords of edited keys (see edits)."""
         session = self.sessions.get(str(Path(run_dir).resolve()))
         return edits.disk_changed(self, session, paths) if session is not None else []
 

@@ -1,4 +1,4 @@
-"""An open run inside the daemon: its run directory, the one in-memory experience, entry versions, its job."""
+"""An open run in the daemon: its run directory, the one in-memory experience, versions, its job."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ COLUMNS = ("query", "key", "value")
 
 
 def text_version(text: str | None) -> int:
-    """Version of an entry: 52 bits of the SHA-256 of its text (equal text, equal version; safe in JavaScript)."""
+    """Version of an entry: 52 bits of the SHA-256 of its text (equal text, equal version)."""
     digest = hashlib.sha256((text or "").encode("utf-8")).digest()
     return int.from_bytes(digest[:7], "big") >> 4
 
@@ -55,7 +55,7 @@ class Job:
 
 
 class RunSession:
-    """One open run: every reader and writer in the daemon (the trainer included) shares its experience."""
+    """One open run: every reader and writer in the daemon (trainer too) shares its experience."""
 
     def __init__(self, path: Path, own: OwnWrites) -> None:
         self.path = path.resolve()
@@ -111,7 +111,7 @@ class RunSession:
             self.run = RunDir.open(self.path)
 
     def locked_elsewhere(self) -> str | None:
-        """Who trains this run in another process (None when nobody does, or when this daemon does)."""
+        """Who trains this run in another process (None: nobody, or this daemon)."""
         if self.job is not None:
             return None
         lock_path = self.path / ".lock"
@@ -127,7 +127,7 @@ class RunSession:
         return None
 
     def val_targets(self) -> set[str]:
-        """Validation targets of the run's dataset (for the leak guard); empty when the dataset is gone."""
+        """Validation targets of the run's dataset (leak guard); empty when the dataset is gone."""
         if self._val_targets is None:
             from experience.tasks.dataset import DatasetError, load_dataset
 
@@ -155,7 +155,8 @@ class RunSession:
             if text_version(current) != version:
                 row, column = divmod(slot, 3)
                 raise StaleVersion(
-                    f"entry {row}/{COLUMNS[column]} of {self.key} changed since version {version} was read "
+                    f"entry {row}/{COLUMNS[column]} of {self.key} changed since version {version} "
+                    "was read "
                     f"(now {text_version(current)}); read it again and reapply your edit",
                     {"current": text_version(current)},
                 )

@@ -1,7 +1,8 @@
 """Testing only: let the daemon's tests swap every LLM backend for a scripted one.
 
-`EXPERIENCE_TEST_BACKEND=module:factory` names a zero-argument callable returning a Backend (the module must
-be importable, e.g. through PYTHONPATH). Unset (always, outside tests), the daemon uses the real backends.
+`EXPERIENCE_TEST_BACKEND=module:factory` names a zero-argument callable returning a Backend (the
+module must be importable, e.g. through PYTHONPATH). Unset (always, outside tests), the daemon uses
+the real backends.
 """
 
 from __future__ import annotations

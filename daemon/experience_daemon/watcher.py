@@ -1,4 +1,4 @@
-"""File watching: notice hand edits of experience files (watchdog), without echoing the daemon's own writes."""
+"""File watching: notice hand edits of experience files, without echoing the daemon's own writes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import asyncio
 import hashlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -22,7 +23,7 @@ def _digest(data: bytes) -> str:
 
 
 class OwnWrites:
-    """What the daemon last wrote to each file (path + content hash), so the watcher can skip its echo."""
+    """What the daemon last wrote to each file (path + content hash): the watcher skips the echo."""
 
     def __init__(self) -> None:
         self._hashes: dict[str, str] = {}
@@ -46,12 +47,12 @@ class OwnWrites:
             return expected == _digest(b"")
 
     def forget(self, path: Path) -> None:
-        """Drop the record of a file a person changed since (a later revert must not look like an echo)."""
+        """Drop the record of a file a person changed since (a later revert is not an echo)."""
         with self._lock:
             self._hashes.pop(str(path.resolve()), None)
 
 
-Changed = Callable[[str, list[Path]], Awaitable[None]]
+Changed = Callable[[str, list[Path]], Coroutine[Any, Any, None]]
 
 
 class _Handler(FileSystemEventHandler):
@@ -68,7 +69,7 @@ class _Handler(FileSystemEventHandler):
 
 
 class RunWatcher:
-    """Watches the experience folder of every open run; calls `changed(run_key, paths)` on the event loop."""
+    """Watches the experience folder of open runs; calls `changed(run_key, paths)` on the loop."""
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, changed: Changed, *, debounce: float = DEBOUNCE_S
@@ -95,7 +96,11 @@ class RunWatcher:
         if not self._started:
             self._observer.start()
             self._started = True
-        handler = _Handler(lambda path: self.loop.call_soon_threadsafe(self._queue, run_key, path))
+
+        def on_path(path: Path) -> None:
+            self.loop.call_soon_threadsafe(self._queue, run_key, path)
+
+        handler = _Handler(on_path)
         self._watches[run_key] = self._observer.schedule(handler, str(folder), recursive=True)
         log.info("watching %s", folder)
 

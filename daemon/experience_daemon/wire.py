@@ -1,4 +1,4 @@
-"""Check JSON values against the protocol's Python types (TypedDicts, lists, literals, unions) and describe
+"""Check JSON values against the protocol's types (TypedDicts, lists, literals, unions); describe
 those types as JSON Schema."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _SCALARS: dict[Any, tuple[str, str]] = {
 
 
 class ParamsError(ValueError):
-    """A value that does not match its protocol type; the message names the field and what it must be."""
+    """A value that does not match its protocol type; the message names the field and the type."""
 
 
 def _is_union(tp: Any) -> bool:
@@ -50,7 +50,7 @@ def _matches_scalar(tp: Any, value: Any) -> bool:
 
 
 def check(tp: Any, value: Any, where: str, *, ignore: Collection[str] = ()) -> Any:
-    """Return `value` if it matches `tp`; else raise ParamsError naming `where` (e.g. "params.row")."""
+    """Return `value` if it matches `tp`, else raise ParamsError naming `where` ("params.row")."""
     if tp is Any:
         return value
     if tp in _SCALARS:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from learning_fixtures import write_dataset
 
 
@@ -16,7 +17,10 @@ def experience(*args: str, env: dict[str, str] | None = None, timeout: float = 3
     """Run `experience ARGS` (via the module, so the checkout is what runs)."""
     return subprocess.run(
         [sys.executable, "-m", "experience_daemon.cli", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -54,17 +58,37 @@ def test_train_eval_show_with_the_local_model_and_a_warm_cache(tmp_path: Path, l
 
 def test_clear_errors(tmp_path: Path) -> None:
     dataset = write_dataset(tmp_path)
-    missing_model = experience("train", "--dataset", str(dataset), "--run-dir", str(tmp_path / "a"),
-                               "--model", str(tmp_path / "nope.gguf"), "--no-cache")
+    missing_model = experience(
+        "train",
+        "--dataset",
+        str(dataset),
+        "--run-dir",
+        str(tmp_path / "a"),
+        "--model",
+        str(tmp_path / "nope.gguf"),
+        "--no-cache",
+    )
     assert missing_model.returncode == 2 and "nope.gguf" in missing_model.stderr
-    unreachable = experience("train", "--dataset", str(dataset), "--run-dir", str(tmp_path / "b"), "--backend",
-                             "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--no-cache",
-                             env={"LLM_API_KEY": "x"})
+    unreachable = experience(
+        "train",
+        "--dataset",
+        str(dataset),
+        "--run-dir",
+        str(tmp_path / "b"),
+        "--backend",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--no-cache",
+        env={"LLM_API_KEY": "x"},
+    )
     assert unreachable.returncode == 2 and "127.0.0.1:9" in unreachable.stderr
     empty = tmp_path / "empty"
     empty.mkdir()
     no_data = experience("train", "--dataset", str(empty), "--run-dir", str(tmp_path / "c"))
-    assert no_data.returncode == 2 and "empty" in no_data.stderr.lower() or "no " in no_data.stderr
+    assert (no_data.returncode == 2 and "empty" in no_data.stderr.lower()) or "no " in no_data.stderr
     (empty / "manifest.json").write_text("{")
     malformed = experience("train", "--dataset", str(empty), "--run-dir", str(tmp_path / "d"))
     assert malformed.returncode == 2 and "malformed" in malformed.stderr

@@ -78,7 +78,7 @@ def test_sparse_round_trips_and_gradcheck() -> None:
 
 def test_each_ones_backward_is_the_other_for_diffs() -> None:
     t = dense()
-    values, coords = ex.dense_to_sparse(t)
+    values, _ = ex.dense_to_sparse(t)
     ex.edit_distance_ratio(values, ex.tensor(["a\n", "C\n", "e\nE\n"])).sum().backward()
     assert t.sgrad is not None
     grads = t.sgrad.tolist()
@@ -117,7 +117,12 @@ def test_with_dense_view_runs_fn_on_the_dense_form() -> None:
 
 # -- edit_distance_ratio ----------------------------------------------------------------
 
-PAIRS = [("abc", "abd", 1 / 3), ("kitten", "sitting", 3 / 7), ("same", "same", 0.0), ("", "xy", 1.0)]
+PAIRS = [
+    ("abc", "abd", 1 / 3),
+    ("kitten", "sitting", 3 / 7),
+    ("same", "same", 0.0),
+    ("", "xy", 1.0),
+]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -153,7 +158,9 @@ def test_loss_sgrad_is_the_diff_output_to_expected() -> None:
     ex.edit_distance_ratio(out, want).sum().backward()
     assert out.sgrad is not None
     bodies = [None if d is None else d.split("\n", 2)[2] for d in out.sgrad.texts()]
-    assert bodies == [None if d is None else d.split("\n", 2)[2] for d in ex.diff(out, want).texts()]
+    assert bodies == [
+        None if d is None else d.split("\n", 2)[2] for d in ex.diff(out, want).texts()
+    ]
     assert out.sgrad.text(0, 1) is None
     assert "@@ -1,2 +1,2 @@\n line 1\n-line 2\n+line two\n" in (out.sgrad.text(0, 0) or "")
     ex.patch(out, out.sgrad)

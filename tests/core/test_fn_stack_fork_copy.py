@@ -1,4 +1,4 @@
-"""stack, fork and copy: forward texts, numeric grads vs torch (and gradcheck), diffs routed back."""
+"""stack, fork and copy: forward texts, numeric grads vs torch and gradcheck, diffs routed back."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def test_stack_gradcheck_float64(dim: int) -> None:
     a, b = grid("a", torch.float64), grid("b", torch.float64)
 
     def f(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        out: SymbolicTensor = ex.stack([SymbolicTensor(x, a.storage), SymbolicTensor(y, b.storage)], dim)
+        out: SymbolicTensor = ex.stack(
+            [SymbolicTensor(x, a.storage), SymbolicTensor(y, b.storage)], dim
+        )
         return out.coeff
 
     inputs = (a.coeff.detach().clone().requires_grad_(), b.coeff.detach().clone().requires_grad_())
@@ -97,7 +99,9 @@ def test_fork_gradcheck_float64() -> None:
     base = grid("t", torch.float64)
 
     def f(c: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(o.coeff * (k + 1) for k, o in enumerate(ex.fork(SymbolicTensor(c, base.storage), 3)))
+        return tuple(
+            o.coeff * (k + 1) for k, o in enumerate(ex.fork(SymbolicTensor(c, base.storage), 3))
+        )
 
     assert torch.autograd.gradcheck(f, (base.coeff.detach().clone().requires_grad_(),))
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from doubles import ScriptedBackend
-from learning_fixtures import PAIRS, copying_translator
 
 import experience as ex
+from doubles import ScriptedBackend
 from experience.function.st_attention import st_attention
 from experience.kernel import Kernel
 from experience.nn import NaiveModel, StMoe
+from learning_fixtures import PAIRS, copying_translator
 
 
 def _batch(names: list[str]) -> tuple[ex.SymbolicTensor, ex.SymbolicTensor]:

@@ -103,7 +103,9 @@ def test_writes_leave_no_temp_files(root: Path) -> None:
     t = ex.tensor([[f"r{i}c{j}" for j in range(30)] for i in range(30)], root, name="t")
     for k in range(20):
         t.set_text((k, k), f"edited {k}\n")
-    stats = ex.patch(t, ex.diff(t, ex.tensor([[f"x{i}{j}\n" for j in range(30)] for i in range(30)])))
+    stats = ex.patch(
+        t, ex.diff(t, ex.tensor([[f"x{i}{j}\n" for j in range(30)] for i in range(30)]))
+    )
     assert stats.applied == 900
     ex.save(t, root / "copy")
     assert temp_leftovers(root) == []
@@ -316,7 +318,7 @@ def test_missing_folder_or_metadata_is_a_clear_error(root: Path) -> None:
     assert str(root / "nowhere") in str(caught.value)
     (root / "bare").mkdir()
     (root / "bare" / "0.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(ex.TensorDirectoryError, match="no tensor.json") as caught:
+    with pytest.raises(ex.TensorDirectoryError, match=r"no tensor\.json") as caught:
         ex.load(root / "bare")
     assert str(root / "bare") in str(caught.value)
     assert (root / "bare" / "0.txt").read_text(encoding="utf-8") == "x"

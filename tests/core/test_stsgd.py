@@ -1,4 +1,4 @@
-"""StSGD: the documented numeric rule, symbolic patching (cold start and fuzzy), accept, persistence."""
+"""StSGD: the documented numeric rule, cold-start and fuzzy patching, accept, persistence."""
 
 from __future__ import annotations
 
@@ -81,8 +81,10 @@ def test_symbolic_step_patches_cold_rows_and_fuzzy_patches_edited_rows(tmp_path:
     e.set_text((1, 2), TEXT)
     improved = TEXT.replace("    step 5\n", "    step 5 (checked)\n")
     # the gradient is computed against the text as it was ...
-    grad = ex.diff(ex.tensor([[None] * 3, [None, None, TEXT], [None] * 3]),
-                   ex.tensor([["q\n", "k\n", "v\n"], [None, None, improved], [None] * 3]))
+    grad = ex.diff(
+        ex.tensor([[None] * 3, [None, None, TEXT], [None] * 3]),
+        ex.tensor([["q\n", "k\n", "v\n"], [None, None, improved], [None] * 3]),
+    )
     # ... then a person edits the file by hand: two lines on top, one context line touched
     edited = "# reviewed\n# by hand\n" + TEXT.replace("    step 3\n", "    step 3  \n")
     value_file = tmp_path / "experience" / "0001" / "value.viba"
@@ -145,12 +147,18 @@ def test_mini_training_loop_learns_the_targets(tmp_path: Path) -> None:
         values = e.view[:, 2]
         loss = ex.edit_distance_ratio(values, targets)
         loss.sum().backward()
-        losses.append(sum(ex.text.edit_distance(a or "", b or "") for a, b in
-                          zip(values.texts(), targets.texts(), strict=True)))
+        losses.append(
+            sum(
+                ex.text.edit_distance(a or "", b or "")
+                for a, b in zip(values.texts(), targets.texts(), strict=True)
+            )
+        )
         stats = opt.step()
     assert losses[0] == 4.0 and losses[1] == 0.0
     assert e.sgrad is None  # second pass: outputs equal the targets, no diff at all
-    assert stats.total.as_dict() == dict.fromkeys(("applied", "fuzzed", "rejected", "skipped", "blocked"), 0)
+    assert stats.total.as_dict() == dict.fromkeys(
+        ("applied", "fuzzed", "rejected", "skipped", "blocked"), 0
+    )
     assert e.view[:, 2].tolist() == targets.tolist()
     folder = tmp_path / "run é 1" / "experience"
     for i in range(4):

@@ -1,4 +1,4 @@
-"""SymbolicTensor: shape, coefficients, tolist, no monkey-patching, no thread-local state, bad input."""
+"""SymbolicTensor: shape, coeff, tolist, no monkey-patching, no thread-local state, bad input."""
 
 from __future__ import annotations
 

@@ -6,22 +6,41 @@ import json
 from pathlib import Path
 
 import pytest
-from doubles import ScriptedBackend
-from learning_fixtures import PAIRS, copying_translator, write_dataset
 
+from doubles import ScriptedBackend
 from experience.kernel import Budget, Kernel
 from experience.tasks.dataset import DatasetError, load_dataset
 from experience.train.run_dir import RunConfig, RunDir, RunError, RunLocked
 from experience.train.trainer import Trainer
+from learning_fixtures import PAIRS, copying_translator, write_dataset
 
-METRIC_KEYS = {"step", "split", "loss", "exact", "calls", "prompt_tokens", "completion_tokens", "cache_hits",
-               "seconds", "backend", "model", "seed"}
+METRIC_KEYS = {
+    "step",
+    "split",
+    "loss",
+    "exact",
+    "calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_hits",
+    "seconds",
+    "backend",
+    "model",
+    "seed",
+}
 
 
 def _run(tmp_path: Path, **config: object) -> tuple[RunDir, Trainer, ScriptedBackend]:
     dataset = load_dataset(write_dataset(tmp_path))
-    cfg = RunConfig(dataset=str(dataset.path), source_ext="py", target_ext="viba", task_prompt=dataset.task_prompt,
-                    rows=6, batch_size=2, **config)  # type: ignore[arg-type]
+    cfg = RunConfig(
+        dataset=str(dataset.path),
+        source_ext="py",
+        target_ext="viba",
+        task_prompt=dataset.task_prompt,
+        rows=6,
+        batch_size=2,
+        **config,
+    )  # type: ignore[arg-type]
     run = RunDir.create(tmp_path / "run", cfg)
     backend = ScriptedBackend(copying_translator)
     return run, Trainer(run, dataset, Kernel(backend)), backend
@@ -33,7 +52,7 @@ def test_training_lowers_validation_loss_and_records_everything(tmp_path: Path) 
     result = trainer.train(2)
     assert result["loss"] < before.loss and result["exact"] == 1.0
     records = run.metrics()
-    assert all(METRIC_KEYS <= set(r) for r in records)
+    assert all(set(r) >= METRIC_KEYS for r in records)
     assert [r["split"] for r in records] == ["train", "train", "val", "train", "train", "val"]
     assert records[0]["calls"] == 4 and records[0]["backend"] == "scripted"
     first = run.read_patches(1)
@@ -51,8 +70,9 @@ def test_leak_guard_blocks_validation_targets(tmp_path: Path) -> None:
     pairs = {"train": dict(PAIRS["train"]), "val": dict(PAIRS["val"])}
     pairs["train"]["inc_copy"] = ("def inc2(a: int) -> int:\n    return a + 1\n", PAIRS["val"]["add_one"][1])
     dataset = load_dataset(write_dataset(tmp_path, pairs))
-    cfg = RunConfig(dataset=str(dataset.path), source_ext="py", target_ext="viba", task_prompt="T", rows=8,
-                    batch_size=5)
+    cfg = RunConfig(
+        dataset=str(dataset.path), source_ext="py", target_ext="viba", task_prompt="T", rows=8, batch_size=5
+    )
     run = RunDir.create(tmp_path / "run", cfg)
     Trainer(run, dataset, Kernel(ScriptedBackend(copying_translator))).train(1)
     values = [(p / "value.viba").read_text() for p in sorted(run.experience_dir.iterdir()) if p.is_dir()]
@@ -98,12 +118,13 @@ def test_crash_mid_step_leaves_a_resumable_run(tmp_path: Path) -> None:
 
 def test_budget_stops_cleanly(tmp_path: Path) -> None:
     dataset = load_dataset(write_dataset(tmp_path))
-    cfg = RunConfig(dataset=str(dataset.path), source_ext="py", target_ext="viba", task_prompt="T", rows=6,
-                    batch_size=2)
+    cfg = RunConfig(
+        dataset=str(dataset.path), source_ext="py", target_ext="viba", task_prompt="T", rows=6, batch_size=2
+    )
     run = RunDir.create(tmp_path / "run", cfg)
     kernel = Kernel(ScriptedBackend(copying_translator), budget=Budget(max_calls=5))
     result = Trainer(run, dataset, kernel).train(3)
-    assert result["stopped"] is True and "budget" in result["reason"].lower() or "5" in result["reason"]
+    assert (result["stopped"] is True and "budget" in result["reason"].lower()) or "5" in result["reason"]
     assert kernel.usage.calls <= 5
     assert RunDir.open(run.path).state.step == 1
 
@@ -117,7 +138,7 @@ def test_review_mode_stages_instead_of_applying(tmp_path: Path) -> None:
 
 
 def test_run_dir_errors_and_lock(tmp_path: Path) -> None:
-    with pytest.raises(RunError, match="run.json missing"):
+    with pytest.raises(RunError, match=r"run\.json missing"):
         RunDir.open(tmp_path / "nothing")
     run, _, _ = _run(tmp_path)
     with pytest.raises(RunError, match="--resume"):
@@ -143,5 +164,5 @@ def test_dataset_errors(tmp_path: Path) -> None:
         load_dataset(bad)
     half = write_dataset(tmp_path)
     (half / "train" / "add.viba").unlink()
-    with pytest.raises(DatasetError, match="no target file for add.viba"):
+    with pytest.raises(DatasetError, match=r"no target file for add\.viba"):
         load_dataset(half)

@@ -1,6 +1,6 @@
 """Test-only backends and a tiny dataset for the daemon tests.
 
-The daemon loads a backend factory from here through ``EXPERIENCE_TEST_BACKEND=daemon_doubles:<name>``
+The daemon loads a factory from here through ``EXPERIENCE_TEST_BACKEND=daemon_doubles:<name>``
 (see experience_daemon.testing); ``tests/`` and ``tests/daemon/`` must be on its PYTHONPATH.
 """
 
@@ -48,7 +48,7 @@ def write_dataset(
 
 
 def translator(task: KernelTask) -> str:
-    """Keyword calls name the function; translations copy the nearest shot renamed, else guess wrong."""
+    """Keyword calls name the function; translations copy the nearest shot renamed, else miss."""
     source = task.messages[-1].content
     match = re.search(r"def (\w+)", source)
     name = match.group(1) if match else "f"
@@ -65,5 +65,5 @@ def copying() -> ScriptedBackend:
 
 
 def slow() -> ScriptedBackend:
-    """The scripted translator, 0.3 s per call: a step takes seconds, so a test can cancel mid-train."""
+    """The scripted translator at 0.3 s per call: a step takes seconds (to cancel mid-train)."""
     return ScriptedBackend(translator, delay=0.3)

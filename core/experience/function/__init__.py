@@ -6,9 +6,9 @@ from experience.function.dense_to_sparse import dense_to_sparse
 from experience.function.edit_distance_ratio import edit_distance_ratio
 from experience.function.fork import fork
 from experience.function.merge import merge
+from experience.function.slice_attention import slice_attention
 from experience.function.slice_copy import slice_copy
 from experience.function.slice_view import slice_view
-from experience.function.slice_attention import slice_attention
 from experience.function.sparse_to_dense import sparse_to_dense
 from experience.function.st_attention import st_attention
 from experience.function.st_moe import st_moe

@@ -9,7 +9,7 @@ references, so no global or thread-local registry is needed and a tensor used tw
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -101,7 +101,9 @@ class _Bridge(torch.autograd.Function):
             grads.append(Grad(g, diffs))
         input_grads = ctx.op.backward(ctx, *grads)
         if len(input_grads) != len(ctx.inputs):
-            raise RuntimeError(f"{ctx.op.__name__}.backward returned {len(input_grads)} grads for {len(ctx.inputs)} inputs")
+            raise RuntimeError(
+                f"{ctx.op.__name__}.backward returned {len(input_grads)} grads for {len(ctx.inputs)} inputs"
+            )
         numeric: list[torch.Tensor | None] = []
         for tensor, need, grad in zip(ctx.inputs, ctx.needs_input_grad, input_grads, strict=True):
             if not need or grad is None:
@@ -122,22 +124,18 @@ class Function:
         super().__init_subclass__(**kwargs)
         cls._bridge = type(cls.__name__, (_Bridge,), {})  # grad_fn shows as <OpBackward>
 
-    @staticmethod
-    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
-        """Compute outputs (SymbolicTensors or torch tensors) from inputs."""
-        raise NotImplementedError
-
-    @staticmethod
-    def backward(ctx: Context, *grads: Grad) -> Sequence[Grad | None]:
-        """Return one Grad (or None) per SymbolicTensor input, in the order they were passed."""
-        raise NotImplementedError
+    # Subclasses define both as @staticmethod:
+    #   forward(ctx, *args, **kwargs) -> SymbolicTensor | torch.Tensor | tuple of them
+    #   backward(ctx, *grads: Grad) -> one Grad (or None) per SymbolicTensor input, in the order passed
+    forward: ClassVar[Callable[..., Any]]
+    backward: ClassVar[Callable[..., Sequence[Grad | None]]]
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run the op inside torch autograd; returns what forward returned, coefficients attached."""
         inputs = _symbolic_inputs(args)
         ctx = Context(cls, inputs)
-        coeffs = cls._bridge.apply(ctx, args, kwargs, *[t.coeff for t in inputs])
+        coeffs = cls._bridge.apply(ctx, args, kwargs, *[t.coeff for t in inputs])  # type: ignore[no-untyped-call]
         results = []
         pending, ctx.pending = ctx.pending, []
         for out, coeff in zip(pending, coeffs, strict=True):

@@ -40,4 +40,3 @@ def edit_distance_ratio(output: SymbolicTensor, expected: SymbolicTensor) -> tor
     """Differentiable per-element loss: 0 where the output equals the expected text, up to 1."""
     loss: torch.Tensor = EditDistanceRatio.apply(output, expected)
     return loss
-

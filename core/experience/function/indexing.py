@@ -25,7 +25,8 @@ def positions(shape: tuple[int, ...], key: Any) -> np.ndarray:
         picked = grid[key]
     except IndexError as error:
         raise IndexError(f"index {key!r} does not fit a tensor of shape {list(shape)}: {error}") from error
-    return np.array(picked, dtype=np.int64, order="C")  # a copy: torch.from_numpy refuses negative strides
+    # a C-ordered copy: a reversed slice gives negative strides, which torch.from_numpy refuses
+    return np.array(picked, dtype=np.int64, order="C")
 
 
 def gather_coeff(coeff: torch.Tensor, pos: np.ndarray) -> torch.Tensor:

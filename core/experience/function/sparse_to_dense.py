@@ -21,9 +21,7 @@ class SparseToDense(Function):
         """Dense tensor of `shape`: values at coords, empty (coeff 0) elsewhere."""
         shape = tuple(int(s) for s in shape)
         if coords.dim() != 2 or coords.shape[0] != values.numel() or coords.shape[1] != len(shape):
-            raise ValueError(
-                f"coords must be [nnz={values.numel()}, ndim={len(shape)}], got {list(coords.shape)}"
-            )
+            raise ValueError(f"coords must be [nnz={values.numel()}, ndim={len(shape)}], got {list(coords.shape)}")
         ctx.save(coords=coords)
         coeff = torch.zeros(shape, dtype=values.coeff.dtype)
         texts = np.full(shape, None, dtype=object)

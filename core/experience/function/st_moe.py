@@ -9,13 +9,13 @@ import torch
 
 from experience.function.base import Context, Function, Grad, object_array
 from experience.kernel import Kernel, KernelTask
-from experience.text.answer import blocks, clean_answer, trim_blocks
-from experience.retrieval.query import generate_queries
 from experience.prompts import render
 from experience.retrieval import JaccardIndex, parse_keywords
+from experience.retrieval.query import generate_queries
 from experience.storage.store import Storage
 from experience.tensor import SymbolicTensor
 from experience.text import apply_patch, unified_diff
+from experience.text.answer import blocks, clean_answer, trim_blocks
 
 QUERY, KEY, VALUE = 0, 1, 2
 
@@ -51,8 +51,13 @@ def translate_task(spec: MoeSpec, rows: list[tuple[str | None, str | None, str |
     )
 
 
-def route_rows(experience: SymbolicTensor, sources: list[str | None], picks: list[list[int]], live: list[bool],
-               rng: np.random.Generator | None) -> list[int | None]:
+def route_rows(
+    experience: SymbolicTensor,
+    sources: list[str | None],
+    picks: list[list[int]],
+    live: list[bool],
+    rng: np.random.Generator | None,
+) -> list[int | None]:
     """Which experience row learns from each sample: its own row, else an empty pick, else a free row."""
     texts = experience.texts()
     keys = [texts[3 * r + KEY] for r in range(experience.shape[0])]
@@ -85,12 +90,16 @@ class StMoe(Function):
     def forward(ctx: Context, inputs: SymbolicTensor, experience: SymbolicTensor, spec: MoeSpec) -> SymbolicTensor:
         """One LLM translation per input (plus one keyword call); output coefficients are 1."""
         if inputs.dim() != 1 or experience.dim() != 2 or experience.shape[1] != 3:
-            raise ValueError(f"st_moe needs inputs [B] and experience [N, 3], got {list(inputs.shape)}, "
-                             f"{list(experience.shape)}")
+            raise ValueError(
+                f"st_moe needs inputs [B] and experience [N, 3], got {list(inputs.shape)}, {list(experience.shape)}"
+            )
         sources = inputs.texts()
         spec.queries = generate_queries(spec.kernel, sources)
         spec.picks = spec.index.topk_batch(
-            [parse_keywords(q) for q in spec.queries], spec.topk, noise_std=spec.noise_std, rng=spec.rng,
+            [parse_keywords(q) for q in spec.queries],
+            spec.topk,
+            noise_std=spec.noise_std,
+            rng=spec.rng,
             prior=spec.prior,
         )
         table = experience.texts()
@@ -131,18 +140,23 @@ class StMoe(Function):
                 exp_diffs[row, col] = unified_diff(texts[3 * row + col] or "", new or "")
         input_grad = None
         if ctx.needs_input_grad[0]:
-            input_grad = Grad(g.clone(), object_array(improve_inputs(spec.kernel, sources, outputs, better), (len(sources),)))
+            input_grad = Grad(
+                g.clone(), object_array(improve_inputs(spec.kernel, sources, outputs, better), (len(sources),))
+            )
         return (input_grad, Grad(coeff, exp_diffs))
 
 
-def improve_inputs(kernel: Kernel, sources: list[str | None], outputs: list[str | None],
-                   better: list[str | None]) -> list[str | None]:
+def improve_inputs(
+    kernel: Kernel, sources: list[str | None], outputs: list[str | None], better: list[str | None]
+) -> list[str | None]:
     """Symbolic grad for the inputs: the LLM rewrites each source whose translation should change."""
     todo = [i for i, b in enumerate(better) if b is not None and sources[i]]
     tasks = [
         KernelTask.chat(
             render("improve_input_user", source=sources[i] or "", output=outputs[i] or "", better=better[i] or ""),
-            system=render("improve_input_system"), max_tokens=256, tag="improve-input",
+            system=render("improve_input_system"),
+            max_tokens=256,
+            tag="improve-input",
         )
         for i in todo
     ]

@@ -11,7 +11,6 @@ from experience.retrieval import JaccardIndex
 from experience.retrieval.query import identifiers
 from experience.tensor import SymbolicTensor
 
-
 FILLED_PRIOR = 1e-3  # breaks Jaccard ties toward rows that hold an example
 
 
@@ -90,19 +89,36 @@ class StMoe(Module):
 class NaiveModel(Module):
     """The baseline symbolic transform model: one StMoe layer; load an experience, then call it."""
 
-    def __init__(self, kernel: Kernel, *, task_prompt: str, topk: int = 1, seed: int = 0, **options: float) -> None:
+    def __init__(
+        self,
+        kernel: Kernel,
+        *,
+        task_prompt: str,
+        topk: int = 1,
+        seed: int = 0,
+        noise_std: float = 0.05,
+        max_tokens: int = 256,
+    ) -> None:
         super().__init__()
         self.kernel = kernel
         self.task_prompt = task_prompt
         self.topk = topk
         self.seed = seed
-        self.options = options
+        self.noise_std = noise_std
+        self.max_tokens = max_tokens
         self.moe: StMoe | None = None
 
     def load_experience(self, experience: SymbolicTensor) -> None:
         """Attach the experience this model learns into."""
-        self.moe = StMoe(experience, self.kernel, task_prompt=self.task_prompt, topk=self.topk, seed=self.seed,
-                         **self.options)  # type: ignore[arg-type]
+        self.moe = StMoe(
+            experience,
+            self.kernel,
+            task_prompt=self.task_prompt,
+            topk=self.topk,
+            seed=self.seed,
+            noise_std=self.noise_std,
+            max_tokens=self.max_tokens,
+        )
 
     def forward(self, inputs: SymbolicTensor) -> SymbolicTensor:
         """Translate the inputs."""

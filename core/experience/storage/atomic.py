@@ -18,7 +18,7 @@ _WORKERS = 4
 
 
 def atomic_write_text(path: Path | str, text: str, *, make_parent: bool = True) -> None:
-    """Write `text` to `path` (UTF-8, newlines kept exactly) so readers see the old or the new file."""
+    """Write `text` to `path` (UTF-8, newlines kept); readers see the old file or the new one."""
     data = text.encode("utf-8")  # fails (e.g. a lone surrogate) before anything touches the disk
     target = os.fspath(path)
     head, name = os.path.split(target)
@@ -52,7 +52,7 @@ def _write_chunk(items: Sequence[tuple[str, str]]) -> list[BaseException | None]
 
 
 def atomic_write_many(items: Sequence[tuple[str, str]]) -> list[BaseException | None]:
-    """Atomically write many (path, text) files whose folders exist; the error of each, None if written.
+    """Atomically write many (path, text) files in existing folders; each one's error or None.
 
     File creation is kernel work, so large batches are spread over a few threads.
     """

@@ -67,7 +67,7 @@ class Storage:
             self.version += 1
 
     def write_many(self, slots: Sequence[int] | np.ndarray, texts: Sequence[str | None]) -> None:
-        """Set several slots at once (files written in parallel; a slot whose file fails keeps its text)."""
+        """Set several slots at once (files in parallel; a slot whose file fails keeps its text)."""
         values = [(int(slot), text if text else None) for slot, text in zip(slots, texts, strict=True)]
         with self._lock:
             try:
@@ -85,9 +85,9 @@ class Storage:
         path = self.path(slot)
         if path is None:
             return False
-        text = read_text(path) if path.exists() else ""
-        value = text if text else None
-        with self._lock:
+        with self._lock:  # read under the lock: a concurrent write() must not be undone by a stale read
+            text = read_text(path) if path.exists() else ""
+            value = text if text else None
             changed = self._texts[slot] != value
             if changed:
                 self._texts[slot] = value

@@ -80,8 +80,14 @@ def load_dataset(path: str | Path) -> Dataset:
         pairs = _read_pairs(folder, source_ext, target_ext)
         if not pairs:
             raise DatasetError(f"{folder} holds no complete pairs")
-        return Dataset(folder.name, source_ext, target_ext, "Translate the source into the target language.",
-                       {"val": pairs}, folder)
+        return Dataset(
+            folder.name,
+            source_ext,
+            target_ext,
+            "Translate the source into the target language.",
+            {"val": pairs},
+            folder,
+        )
     try:
         manifest = json.loads(read_text(manifest_path))
         source_ext, target_ext = str(manifest["source_ext"]), str(manifest["target_ext"])

@@ -82,7 +82,9 @@ class RunDir:
         folder = Path(path)
         meta = folder / "run.json"
         if not meta.exists():
-            raise RunError(f"no run at {folder} (run.json missing); start one with `experience train --run-dir {folder}`")
+            raise RunError(
+                f"no run at {folder} (run.json missing); start one with `experience train --run-dir {folder}`"
+            )
         try:
             data = json.loads(read_text(meta))
             return cls(folder, RunConfig(**data["config"]), RunState(**data["state"]))

@@ -41,8 +41,16 @@ class EvalResult:
 class Trainer:
     """Trains one run's experience on a dataset with an LLM kernel."""
 
-    def __init__(self, run: RunDir, dataset: Dataset, kernel: Kernel, *, events: EventSink = ignore,
-                 cancel: CancelToken | None = None, experience: SymbolicTensor | None = None) -> None:
+    def __init__(
+        self,
+        run: RunDir,
+        dataset: Dataset,
+        kernel: Kernel,
+        *,
+        events: EventSink = ignore,
+        cancel: CancelToken | None = None,
+        experience: SymbolicTensor | None = None,
+    ) -> None:
         self.run = run
         self.dataset = dataset
         self.kernel = kernel
@@ -50,8 +58,15 @@ class Trainer:
         self.cancel = cancel or CancelToken()
         cfg = run.config
         self.experience = experience if experience is not None else run.load_experience()
-        self.model = StMoe(self.experience, kernel, task_prompt=cfg.task_prompt, topk=cfg.topk,
-                           noise_std=cfg.noise_std, seed=cfg.seed, max_tokens=cfg.max_tokens)
+        self.model = StMoe(
+            self.experience,
+            kernel,
+            task_prompt=cfg.task_prompt,
+            topk=cfg.topk,
+            noise_std=cfg.noise_std,
+            seed=cfg.seed,
+            max_tokens=cfg.max_tokens,
+        )
         self.optimizer = StSGD([self.experience], lr=cfg.lr)
         self.optimizer.steps = run.state.step
         guarded = dataset.splits.get("val", [])
@@ -77,7 +92,7 @@ class Trainer:
         self.optimizer.zero_grad()
         output = self.model(inputs)
         loss = edit_distance_ratio(output, expected)
-        loss.mean().backward()
+        loss.mean().backward()  # type: ignore[no-untyped-call]
         spec = self.model.last
         routes = spec.routes if spec is not None else []
         if cfg.review:
@@ -103,33 +118,64 @@ class Trainer:
         stats.skipped = len(diffs) - len(records)
         return stats, records
 
-    def _records(self, stats: PatchStats, batch: Sequence[Pair], routes: list[int | None], state: str) -> list[dict[str, Any]]:
+    def _records(
+        self, stats: PatchStats, batch: Sequence[Pair], routes: list[int | None], state: str
+    ) -> list[dict[str, Any]]:
         out = []
         for element in stats.elements:
             outcome = element.outcome.value if element.outcome is not None else "blocked"
-            rec = self._patch_record(element.position, element.diff, batch, routes, state if element.outcome else "blocked", outcome)
+            rec = self._patch_record(
+                element.position, element.diff, batch, routes, state if element.outcome else "blocked", outcome
+            )
             rec["rejected_hunks"] = list(element.rejected_hunks)
             out.append(rec)
         return out
 
-    def _patch_record(self, position: int, diff: str, batch: Sequence[Pair], routes: list[int | None], state: str,
-                      outcome: str | None) -> dict[str, Any]:
+    def _patch_record(
+        self, position: int, diff: str, batch: Sequence[Pair], routes: list[int | None], state: str, outcome: str | None
+    ) -> dict[str, Any]:
         row, column = divmod(position, 3)
         sample = next((batch[i].name for i, r in enumerate(routes) if r == row), None)
         step = self.run.state.step + 1
-        return {"id": f"{step}:{row}:{column}", "step": step, "row": row, "column": COLUMNS[column], "diff": diff,
-                "state": state, "outcome": outcome, "sample": sample}
+        return {
+            "id": f"{step}:{row}:{column}",
+            "step": step,
+            "row": row,
+            "column": COLUMNS[column],
+            "diff": diff,
+            "state": state,
+            "outcome": outcome,
+            "sample": sample,
+        }
 
-    def _record(self, split: str, epoch: int, loss: torch.Tensor, outputs: Sequence[str | None], targets: Sequence[str],
-                before: Any, started: float) -> dict[str, Any]:
+    def _record(
+        self,
+        split: str,
+        epoch: int,
+        loss: torch.Tensor,
+        outputs: Sequence[str | None],
+        targets: Sequence[str],
+        before: Any,
+        started: float,
+    ) -> dict[str, Any]:
         used = self.kernel.usage - before
         exact = sum(1 for o, t in zip(outputs, targets, strict=True) if (o or "") == t) / max(len(targets), 1)
         return {
-            "step": self.run.state.step + (1 if split == "train" else 0), "epoch": epoch, "split": split,
-            "loss": float(loss.detach().mean()), "exact": exact, "n": len(targets),
-            "calls": used.calls, "prompt_tokens": used.prompt_tokens, "completion_tokens": used.completion_tokens,
-            "cache_hits": used.cache_hits, "cost": used.cost, "seconds": round(time.perf_counter() - started, 4),
-            "backend": self.kernel.backend.name, "model": self.kernel.backend.model, "seed": self.run.config.seed,
+            "step": self.run.state.step + (1 if split == "train" else 0),
+            "epoch": epoch,
+            "split": split,
+            "loss": float(loss.detach().mean()),
+            "exact": exact,
+            "n": len(targets),
+            "calls": used.calls,
+            "prompt_tokens": used.prompt_tokens,
+            "completion_tokens": used.completion_tokens,
+            "cache_hits": used.cache_hits,
+            "cost": used.cost,
+            "seconds": round(time.perf_counter() - started, 4),
+            "backend": self.kernel.backend.name,
+            "model": self.kernel.backend.model,
+            "seed": self.run.config.seed,
         }
 
     # -- evaluation ------------------------------------------------------------------------
@@ -187,9 +233,11 @@ class Trainer:
                     self.run.append_metrics(record)
                     self.run.save_state()
                     self.events(Metrics(record))
-                    self.events(Progress(min(done, total), total, f"epoch {state.epoch + 1}/{epochs} step {state.step}"))
+                    self.events(
+                        Progress(min(done, total), total, f"epoch {state.epoch + 1}/{epochs} step {state.step}")
+                    )
                     last = record
-                if "val" in self.dataset.splits and self.dataset.splits["val"]:
+                if self.dataset.splits.get("val"):
                     last = self.evaluate(self.dataset.split("val")).as_dict() | {"split": "val", "epoch": state.epoch}
                 state.epoch += 1
                 state.batch = 0

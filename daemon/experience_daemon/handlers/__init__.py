@@ -1,9 +1,14 @@
-"""Thin async handlers, one module per topic: decode (done by the server), call the service, encode."""
+"""Thin async handlers, one module per topic: call the service (the server decodes and encodes)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from experience_daemon.handlers import review, runs, training
 
-HANDLERS = {**runs.HANDLERS, **training.HANDLERS, **review.HANDLERS}
+Handler = Callable[..., Awaitable[Any]]
+
+HANDLERS: dict[str, Handler] = {**runs.HANDLERS, **training.HANDLERS, **review.HANDLERS}
 
 __all__ = ["HANDLERS"]

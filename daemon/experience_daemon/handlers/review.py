@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from experience_daemon import protocol as p
 
@@ -34,4 +35,8 @@ async def reject_patch(server: ExperienceServer, params: p.PatchParams) -> p.Pat
     return decision
 
 
-HANDLERS = {p.PATCHES: patches, p.ACCEPT_PATCH: accept_patch, p.REJECT_PATCH: reject_patch}
+HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {
+    p.PATCHES: patches,
+    p.ACCEPT_PATCH: accept_patch,
+    p.REJECT_PATCH: reject_patch,
+}

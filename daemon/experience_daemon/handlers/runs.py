@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from experience_daemon import protocol as p
@@ -36,7 +37,7 @@ async def read_entry(server: ExperienceServer, params: p.EntryParams) -> p.Entry
 
 
 async def write_entry(server: ExperienceServer, params: p.WriteEntryParams) -> p.VersionResult:
-    """Write one entry unless its version moved on (error staleVersion, with the current version)."""
+    """Write one entry unless its version moved on (error staleVersion, with the current one)."""
     version = await server.call(
         server.service.write_entry,
         params["runDir"],
@@ -54,7 +55,7 @@ async def status(server: ExperienceServer, params: p.StatusParams) -> p.StatusRe
     return {"runs": runs, "protocolVersion": p.PROTOCOL_VERSION}
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {
     p.OPEN_RUN: open_run,
     p.CLOSE_RUN: close_run,
     p.LIST_ENTRIES: list_entries,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ def snake(name: str) -> str:
 
 
 class WorkDone:
-    """Work-done progress of one request: the server creates the token (clients like VS Code send none)."""
+    """Work-done progress of one request; the server creates the token (VS Code sends none)."""
 
     def __init__(self, server: ExperienceServer, title: str, token: str | int | None) -> None:
         self.server = server
@@ -38,7 +38,7 @@ class WorkDone:
         self.loop = asyncio.get_running_loop()
 
     async def begin(self, cancel: CancelToken) -> None:
-        """Create the token (unless the client gave one), then send `begin`; a client cancel sets `cancel`."""
+        """Create a token (unless the client sent one), send `begin`; a client cancel sets it."""
         progress = self.server.work_done_progress
         if self.token is None:
             window = self.server.client_capabilities.window
@@ -91,7 +91,7 @@ def _summary(result: dict[str, Any]) -> str:
 async def run_job(
     server: ExperienceServer, params: dict[str, Any], title: str, work: Work
 ) -> dict[str, Any]:
-    """Run blocking work with progress; `$/cancelRequest`, a progress cancel or experience/cancel stop it."""
+    """Run blocking work with progress; stopped by $/cancelRequest, progress cancel or cancel."""
     cancel = CancelToken()
     progress = WorkDone(server, title, params.get("workDoneToken"))
     await progress.begin(cancel)
@@ -117,7 +117,7 @@ def _wire(result: dict[str, Any]) -> p.TrainResult:
 
 
 async def train(server: ExperienceServer, params: p.TrainRequest) -> p.TrainResult:
-    """Train a run (a new one needs `dataset`); an existing run is continued unless resume is false."""
+    """Train a run (a new one needs `dataset`); an existing run is continued, never replaced."""
     run_dir = params["runDir"]
     exists = (Path(run_dir) / "run.json").exists()
     resume = params.get("resume", exists)
@@ -126,7 +126,7 @@ async def train(server: ExperienceServer, params: p.TrainRequest) -> p.TrainResu
             f"{run_dir} already holds a run; pass resume: true to continue it or choose another "
             "runDir (the daemon never moves a run aside)"
         )
-    fields = {
+    fields: dict[str, Any] = {
         snake(k): v for k, v in params.items() if k not in ("runDir", "resume", "workDoneToken")
     }
     train_params = TrainParams(run_dir=run_dir, resume=resume, **fields)
@@ -159,8 +159,10 @@ async def step(server: ExperienceServer, params: p.StepRequest) -> p.TrainResult
 
 
 async def evaluate(server: ExperienceServer, params: p.EvaluateRequest) -> p.EvalResult:
-    """Evaluate a run's experience on a split (progress is reported; it runs to the end once started)."""
-    options = {snake(k): v for k, v in params.items() if k not in ("runDir", "workDoneToken")}
+    """Evaluate a run's experience on a split (with progress; it runs to the end once started)."""
+    options: dict[str, Any] = {
+        snake(k): v for k, v in params.items() if k not in ("runDir", "workDoneToken")
+    }
     run_dir = params["runDir"]
     result = await run_job(
         server,
@@ -176,4 +178,9 @@ async def cancel(server: ExperienceServer, params: p.RunParams) -> p.CancelResul
     return {"cancelled": server.service.cancel(params["runDir"])}
 
 
-HANDLERS = {p.TRAIN: train, p.STEP: step, p.EVALUATE: evaluate, p.CANCEL: cancel}
+HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {
+    p.TRAIN: train,
+    p.STEP: step,
+    p.EVALUATE: evaluate,
+    p.CANCEL: cancel,
+}

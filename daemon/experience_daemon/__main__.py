@@ -14,9 +14,7 @@ def guard_stdout() -> BinaryIO:
     """Keep the real stdout for JSON-RPC; any other write to stdout (Python or C) goes to stderr."""
     sys.stdout.flush()
     protocol_fd = os.dup(sys.stdout.fileno())
-    os.dup2(
-        sys.stderr.fileno(), sys.stdout.fileno()
-    )  # stray writes to fd 1 (native libraries) land on stderr
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray writes to fd 1 (native libraries) land on stderr
     sys.stdout = sys.stderr
     return os.fdopen(protocol_fd, "wb")
 
@@ -29,9 +27,7 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("pygls").setLevel(logging.WARNING)
-    logging.getLogger("pygls.protocol").setLevel(
-        logging.CRITICAL
-    )  # failures are logged by the server itself
+    logging.getLogger("pygls.protocol").setLevel(logging.CRITICAL)  # failures are logged by the server itself
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,9 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from experience_daemon.testing import backend_factory_from_env
 
     server = build_server(backend_factory_from_env())
-    logging.getLogger(__name__).info(
-        "experience-daemon %s ready on stdio (pid %d)", server.version, os.getpid()
-    )
+    logging.getLogger(__name__).info("experience-daemon %s ready on stdio (pid %d)", server.version, os.getpid())
     try:
         server.start_io(sys.stdin.buffer, protocol_out)
     finally:

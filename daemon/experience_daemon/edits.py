@@ -26,11 +26,8 @@ def disk_changed(service: Service, session: RunSession, paths: list[Path]) -> li
             continue
         service.own_writes.forget(path)
         slots.append(slot)
-    session.sync(slots)
-    changed = service.emit_changes(session, "disk", slots)
-    keys = [
-        s for s in changed if s % 3 == KEY and s - 1 not in changed
-    ]  # a hand-edited query is kept
+    changed = service.emit_changes(session, "disk", session.sync(slots))
+    keys = [s for s in changed if s % 3 == KEY and s - 1 not in changed]  # hand-edited queries stay
     if keys and service.refresh_keywords and session.locked_elsewhere() is None:
         refresh_queries(service, session, keys)
         changed += service.emit_changes(session, "keywords", [s - 1 for s in keys])

@@ -94,9 +94,7 @@ def train(
         dataset.split("train")
         new_run(service, params, dataset)
         session = service.session(params.run_dir)
-    budget = Budget(
-        max_calls=params.max_calls, max_tokens=params.max_tokens, max_cost=params.max_cost
-    )
+    budget = Budget(max_calls=params.max_calls, max_tokens=params.max_tokens, max_cost=params.max_cost)
     with job(session, "train", cancel) as current, session.run.lock():
         run, cfg = session.run, session.run.config
         kernel = service.make_kernel(
@@ -140,12 +138,8 @@ def evaluate(
     path = Path(run_dir)
     if not (path / "run.json").exists():
         if not dataset:
-            raise RunError(
-                f"no run at {path}; pass --dataset to evaluate an empty (zero-shot) run there"
-            )
-        fresh = TrainParams(
-            run_dir, dataset, backend=backend or "local", model=model, base_url=base_url
-        )
+            raise RunError(f"no run at {path}; pass --dataset to evaluate an empty (zero-shot) run there")
+        fresh = TrainParams(run_dir, dataset, backend=backend or "local", model=model, base_url=base_url)
         new_run(service, fresh, load_dataset(dataset))
     session = service.session(run_dir)
     session.refresh_run()

@@ -258,109 +258,38 @@ def _request(name: str, params: Any, result: Any, doc: str, progress: bool = Fal
     return Method(f"experience/{name}", "request", params, result, doc, progress)
 
 
-OPEN_RUN, CLOSE_RUN, LIST_ENTRIES = (
-    "experience/openRun",
-    "experience/closeRun",
-    "experience/listEntries",
-)
+OPEN_RUN, CLOSE_RUN, LIST_ENTRIES = "experience/openRun", "experience/closeRun", "experience/listEntries"
 READ_ENTRY, WRITE_ENTRY = "experience/readEntry", "experience/writeEntry"
-TRAIN, STEP, CANCEL, STATUS, EVALUATE = (
-    f"experience/{n}" for n in ("train", "step", "cancel", "status", "evaluate")
-)
-PATCHES, ACCEPT_PATCH, REJECT_PATCH = (
-    "experience/patches",
-    "experience/acceptPatch",
-    "experience/rejectPatch",
-)
+TRAIN, STEP, CANCEL, STATUS, EVALUATE = (f"experience/{n}" for n in ("train", "step", "cancel", "status", "evaluate"))
+PATCHES, ACCEPT_PATCH, REJECT_PATCH = "experience/patches", "experience/acceptPatch", "experience/rejectPatch"
 METRICS, ENTRY_CHANGED = "experience/metrics", "experience/entryChanged"
 
-METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
-        _request(
-            "openRun",
-            RunParams,
-            RunSummary,
-            "Open a run (and watch its files); returns its summary.",
-        ),
-        _request(
-            "closeRun",
-            RunParams,
-            ClosedResult,
-            "Stop watching a run and forget it (its job is cancelled).",
-        ),
-        _request("listEntries", RunParams, list[EntryInfo], "Every experience row of a run."),
-        _request("readEntry", EntryParams, EntryText, "Text and version of one entry."),
-        _request(
-            "writeEntry",
-            WriteEntryParams,
-            VersionResult,
-            "Replace an entry's text; a stale version is refused.",
-        ),
-        _request(
-            "train",
-            TrainRequest,
-            TrainResult,
-            "Train (or continue) a run; reports work-done progress.",
-            True,
-        ),
-        _request(
-            "step",
-            StepRequest,
-            TrainResult,
-            "One training step of a run; reports work-done progress.",
-            True,
-        ),
-        _request(
-            "cancel", RunParams, CancelResult, "Stop the run's training at its next safe point."
-        ),
-        _request(
-            "status", StatusParams, StatusResult, "What the open runs (or one run) are doing."
-        ),
-        _request(
-            "evaluate",
-            EvaluateRequest,
-            EvalResult,
-            "Evaluate a run on a split; reports work-done progress.",
-            True,
-        ),
-        _request(
-            "patches", PatchesParams, list[PatchInfo], "Patch records of a step (or of all steps)."
-        ),
-        _request("acceptPatch", PatchParams, PatchDecision, "Apply a staged patch to its entry."),
-        _request("rejectPatch", PatchParams, PatchDecision, "Mark a staged patch rejected."),
-        Method(
-            METRICS,
-            "notification",
-            MetricsNotification,
-            None,
-            "A metrics record (per step, per evaluation).",
-        ),
-        Method(
-            ENTRY_CHANGED,
-            "notification",
-            EntryChangedNotification,
-            None,
-            "An entry's text changed.",
-        ),
-    )
-}
+# fmt: off
+METHODS: dict[str, Method] = {m.name: m for m in (
+    _request("openRun", RunParams, RunSummary, "Open a run (and watch its files); returns its summary."),
+    _request("closeRun", RunParams, ClosedResult, "Stop watching a run and forget it (its job is cancelled)."),
+    _request("listEntries", RunParams, list[EntryInfo], "Every experience row of a run."),
+    _request("readEntry", EntryParams, EntryText, "Text and version of one entry."),
+    _request("writeEntry", WriteEntryParams, VersionResult, "Replace an entry's text; a stale version is refused."),
+    _request("train", TrainRequest, TrainResult, "Train (or continue) a run; reports work-done progress.", True),
+    _request("step", StepRequest, TrainResult, "One training step of a run; reports work-done progress.", True),
+    _request("cancel", RunParams, CancelResult, "Stop the run's training at its next safe point."),
+    _request("status", StatusParams, StatusResult, "What the open runs (or one run) are doing."),
+    _request("evaluate", EvaluateRequest, EvalResult, "Evaluate a run on a split; reports work-done progress.", True),
+    _request("patches", PatchesParams, list[PatchInfo], "Patch records of a step (or of all steps)."),
+    _request("acceptPatch", PatchParams, PatchDecision, "Apply a staged patch to its entry."),
+    _request("rejectPatch", PatchParams, PatchDecision, "Mark a staged patch rejected."),
+    Method(METRICS, "notification", MetricsNotification, None, "A metrics record (per step, per evaluation)."),
+    Method(ENTRY_CHANGED, "notification", EntryChangedNotification, None, "An entry's text changed."),
+)}
 
 # JSON-RPC error codes: standard, LSP, and the daemon's own (-32000..-32099 is for servers).
 ERROR_CODES: dict[str, int] = {
-    "parseError": -32700,
-    "invalidRequest": -32600,
-    "methodNotFound": -32601,
-    "invalidParams": -32602,
-    "internalError": -32603,
-    "requestCancelled": -32800,
-    "requestFailed": -32803,
-    "staleVersion": -32001,
-    "runLocked": -32002,
-    "busy": -32003,
-    "notFound": -32004,
-    "patchConflict": -32005,
+    "parseError": -32700, "invalidRequest": -32600, "methodNotFound": -32601, "invalidParams": -32602,
+    "internalError": -32603, "requestCancelled": -32800, "requestFailed": -32803,
+    "staleVersion": -32001, "runLocked": -32002, "busy": -32003, "notFound": -32004, "patchConflict": -32005,
 }
+# fmt: on
 LSP_KEYS = frozenset({"workDoneToken", "partialResultToken"})
 
 
@@ -393,9 +322,7 @@ def protocol_json() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m experience_daemon.protocol --json`: print the protocol."""
-    parser = argparse.ArgumentParser(
-        prog="python -m experience_daemon.protocol", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m experience_daemon.protocol", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the protocol as JSON")
     args = parser.parse_args(argv)
     if args.json:
@@ -406,15 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = [
-    "ERROR_CODES",
-    "METHODS",
-    "PROTOCOL_VERSION",
-    "Method",
-    "ParamsError",
-    "decode_params",
-    "protocol_json",
-]
+__all__ = ["ERROR_CODES", "METHODS", "PROTOCOL_VERSION", "Method", "ParamsError", "decode_params", "protocol_json"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -28,9 +28,7 @@ def patch_info(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_patches(
-    run: RunDir, step: int | None = None, state: str | None = None
-) -> list[dict[str, Any]]:
+def list_patches(run: RunDir, step: int | None = None, state: str | None = None) -> list[dict[str, Any]]:
     """Patches of one step (every step when `step` is None), optionally only those in `state`."""
     steps = run.patch_steps() if step is None else [step]
     found = [patch_info(r) for s in steps for r in run.read_patches(s)]
@@ -41,9 +39,7 @@ def _find(run: RunDir, patch_id: str) -> tuple[int, list[dict[str, Any]], int]:
     head = patch_id.split(":", 1)[0]
     if not head.isdigit():
         raise NotFound(
-            f"{patch_id!r} is not a patch id (ids look like '<step>:<row>:<column>'; "
-            "list them with "
-            "experience/patches)"
+            f"{patch_id!r} is not a patch id (ids look like '<step>:<row>:<column>'; list them with experience/patches)"
         )
     step = int(head)
     records = run.read_patches(step)
@@ -69,6 +65,7 @@ def accept(session: RunSession, patch_id: str) -> tuple[dict[str, Any], int]:
         record = records[index]
         _staged(record)
         slot = session.slot(int(record["row"]), column_index(str(record["column"])))
+        session.sync([slot])
         current, _ = session.read(slot)
         result = apply_patch(current, str(record.get("diff", "")), fuzz=FUZZ)
         if result.outcome is PatchOutcome.REJECTED:
@@ -80,8 +77,7 @@ def accept(session: RunSession, patch_id: str) -> tuple[dict[str, Any], int]:
             )
         if clean_answer(result.text) in session.val_targets():
             raise PatchConflict(
-                f"leak guard: patch {patch_id} would write a validation target verbatim into the "
-                "experience; reject it",
+                f"leak guard: patch {patch_id} would write a validation target verbatim into the experience; reject it",
                 {"leak": True},
             )
         session.set_text(slot, result.text)

@@ -21,7 +21,7 @@ from pygls.exceptions import (
     JsonRpcInvalidParams,
 )
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, default_converter
+from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage, default_converter
 
 from experience.events import EntryChanged, Event, Log, Metrics
 from experience.kernel import KernelError
@@ -45,7 +45,7 @@ LOG_LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.War
 
 
 def raw_converter() -> cattrs.Converter:
-    """pygls's converter, except that custom requests keep their params as plain JSON."""
+    """pygls's converter, except that custom messages keep params and results as plain JSON."""
     converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
 
     def request(obj: dict[str, Any], cls: type[JsonRPCRequestMessage]) -> JsonRPCRequestMessage:
@@ -57,12 +57,14 @@ def raw_converter() -> cattrs.Converter:
         )
 
     def notification(obj: dict[str, Any], cls: type[JsonRPCNotification]) -> JsonRPCNotification:
-        return cls(
-            method=obj.get("method", ""), jsonrpc=obj.get("jsonrpc", ""), params=obj.get("params")
-        )
+        return cls(method=obj.get("method", ""), jsonrpc=obj.get("jsonrpc", ""), params=obj.get("params"))
+
+    def response(obj: dict[str, Any], cls: type[JsonRPCResponseMessage]) -> JsonRPCResponseMessage:
+        return cls(id=obj["id"], jsonrpc=obj.get("jsonrpc", ""), result=obj.get("result"))
 
     converter.register_structure_hook(JsonRPCRequestMessage, request)
     converter.register_structure_hook(JsonRPCNotification, notification)
+    converter.register_structure_hook(JsonRPCResponseMessage, response)
     return converter
 
 
@@ -73,20 +75,14 @@ def rpc_error(method: str, error: Exception) -> JsonRpcException:
     if isinstance(error, ParamsError):
         return JsonRpcInvalidParams(f"{method}: {error}")
     if isinstance(error, ServiceError):
-        return JsonRpcException(
-            str(error), protocol.ERROR_CODES[error.kind], {"kind": error.kind, **error.data}
-        )
+        return JsonRpcException(str(error), protocol.ERROR_CODES[error.kind], {"kind": error.kind, **error.data})
     if isinstance(error, RunLocked):
-        return JsonRpcException(
-            str(error), protocol.ERROR_CODES["runLocked"], {"kind": "runLocked"}
-        )
+        return JsonRpcException(str(error), protocol.ERROR_CODES["runLocked"], {"kind": "runLocked"})
     if isinstance(error, KNOWN_ERRORS):
         kind = type(error).__name__
         return JsonRpcException(str(error), protocol.ERROR_CODES["requestFailed"], {"kind": kind})
     log.error("%s failed unexpectedly", method, exc_info=error)
-    return JsonRpcInternalError(
-        f"internal error in {method}: {type(error).__name__}: {error} (see the daemon log)"
-    )
+    return JsonRpcInternalError(f"internal error in {method}: {type(error).__name__}: {error} (see the daemon log)")
 
 
 class ExperienceServer(LanguageServer):
@@ -125,9 +121,7 @@ class ExperienceServer(LanguageServer):
             self.send(protocol.METRICS, {"runDir": run_key, "record": event.record})
         elif isinstance(event, EntryChanged):
             session = self.service.sessions.get(run_key)
-            text = (
-                session.experience.storage.read(event.row * 3 + event.column) if session else None
-            )
+            text = session.experience.storage.read(event.row * 3 + event.column) if session else None
             self.send(
                 protocol.ENTRY_CHANGED,
                 {
@@ -146,9 +140,7 @@ class ExperienceServer(LanguageServer):
                 event.message,
             )
             level = LOG_LEVELS.get(event.level, types.MessageType.Info)
-            self.send(
-                types.WINDOW_LOG_MESSAGE, types.LogMessageParams(type=level, message=event.message)
-            )
+            self.send(types.WINDOW_LOG_MESSAGE, types.LogMessageParams(type=level, message=event.message))
 
     def sync_watches(self) -> None:
         """Watch the experience folder of every open run, and only those."""
@@ -204,25 +196,19 @@ class ExperienceServer(LanguageServer):
     def report_server_error(self, error: Exception, source: ServerErrors) -> None:
         """Unparseable input gets a parse error (id null); other out-of-band errors are logged."""
         if isinstance(error, json.JSONDecodeError):
-            message = (
-                f"parse error: the daemon got a message that is not JSON ({error}); it was dropped"
-            )
+            message = f"parse error: the daemon got a message that is not JSON ({error}); it was dropped"
             log.warning(message)
             self.protocol._send_data(
                 types.ResponseErrorMessage(
                     id=None,
-                    error=types.ResponseError(
-                        code=protocol.ERROR_CODES["parseError"], message=message
-                    ),
+                    error=types.ResponseError(code=protocol.ERROR_CODES["parseError"], message=message),
                 )
             )
             return
         if source is FeatureRequestError:
             return
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
-        self.window_log_message(
-            types.LogMessageParams(type=types.MessageType.Error, message=f"{error}")
-        )
+        self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=f"{error}"))
 
 
 def build_server(backend_factory: BackendFactory | None = None) -> ExperienceServer:

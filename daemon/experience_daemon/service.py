@@ -85,9 +85,7 @@ class Service:
         if self.run_events is not None:
             self.run_events(run_key, event)
 
-    def emit_changes(
-        self, session: RunSession, origin: str, slots: Iterable[int] | None = None
-    ) -> list[int]:
+    def emit_changes(self, session: RunSession, origin: str, slots: Iterable[int] | None = None) -> list[int]:
         """Emit EntryChanged for every slot whose text changed since it was last reported."""
         changed = session.changes(slots)
         for slot in changed:
@@ -228,7 +226,9 @@ class Service:
     def read_entry(self, run_dir: str, row: int, column: str | int) -> dict[str, Any]:
         """Text and version of one entry."""
         session = self.session(run_dir)
-        text, version = session.read(session.slot(row, column))
+        slot = session.slot(row, column)
+        edits.disk_changed(self, session, [session.file_of(slot)])  # the disk is the truth
+        text, version = session.read(slot)
         return {"text": text, "version": version}
 
     def _not_trained_elsewhere(self, session: RunSession, what: str) -> None:
@@ -239,13 +239,12 @@ class Service:
                 "Wait for it to finish or stop it, then retry"
             )
 
-    def write_entry(
-        self, run_dir: str, row: int, column: str | int, text: str, version: int
-    ) -> int:
+    def write_entry(self, run_dir: str, row: int, column: str | int, text: str, version: int) -> int:
         """Replace one entry's text if `version` is still current; returns the new version."""
         session = self.session(run_dir)
         slot = session.slot(row, column)
         self._not_trained_elsewhere(session, "an edit")
+        edits.disk_changed(self, session, [session.file_of(slot)])  # a hand edit makes `version` stale
         new_version = session.write(slot, text, version)
         self.emit_changes(session, "client", [slot])
         return new_version
@@ -256,9 +255,7 @@ class Service:
         return edits.disk_changed(self, session, paths) if session is not None else []
 
     # -- review --------------------------------------------------------------------------
-    def patches(
-        self, run_dir: str, step: int | None = None, state: str | None = None
-    ) -> list[dict[str, Any]]:
+    def patches(self, run_dir: str, step: int | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """Patch records of one step (or all steps), optionally only those in one state."""
         return review.list_patches(self.session(run_dir).run, step, state)
 

@@ -40,9 +40,7 @@ def column_index(column: str | int) -> int:
         return column
     if column in COLUMNS:
         return COLUMNS.index(str(column))
-    raise NotFound(
-        f"no column {column!r}; an experience entry has the columns {', '.join(COLUMNS)}"
-    )
+    raise NotFound(f"no column {column!r}; an experience entry has the columns {', '.join(COLUMNS)}")
 
 
 @dataclass
@@ -141,16 +139,13 @@ class RunSession:
 
     # -- entries -------------------------------------------------------------------------------
     def read(self, slot: int) -> tuple[str, int]:
-        """Text and version of a slot (the file is re-read first: the disk is the truth)."""
-        with self.lock:
-            self.experience.storage.reload(slot)
-            text = self.experience.storage.read(slot) or ""
+        """Text and version of a slot, as held in memory (sync it first to see hand edits)."""
+        text = self.experience.storage.read(slot) or ""
         return text, text_version(text)
 
     def write(self, slot: int, text: str, version: int) -> int:
         """Replace a slot's text if `version` is current; returns the new version."""
         with self.lock:
-            self.experience.storage.reload(slot)
             current = self.experience.storage.read(slot) or ""
             if text_version(current) != version:
                 row, column = divmod(slot, 3)

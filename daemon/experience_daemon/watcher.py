@@ -71,9 +71,7 @@ class _Handler(FileSystemEventHandler):
 class RunWatcher:
     """Watches the experience folder of open runs; calls `changed(run_key, paths)` on the loop."""
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, changed: Changed, *, debounce: float = DEBOUNCE_S
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, changed: Changed, *, debounce: float = DEBOUNCE_S) -> None:
         self.loop = loop
         self.changed = changed
         self.debounce = debounce

@@ -89,9 +89,7 @@ def _check_object(tp: Any, value: Any, where: str, ignore: Collection[str]) -> d
     hints = get_type_hints(tp)
     unknown = sorted(set(value) - set(hints) - set(ignore))
     if unknown:
-        raise ParamsError(
-            f"{where} has unknown field(s) {', '.join(unknown)}; the fields are {', '.join(hints)}"
-        )
+        raise ParamsError(f"{where} has unknown field(s) {', '.join(unknown)}; the fields are {', '.join(hints)}")
     missing = [k for k in hints if k in tp.__required_keys__ and k not in value]
     if missing:
         raise ParamsError(f"{where} is missing the field(s) {', '.join(missing)}")

@@ -88,16 +88,12 @@ def check_against_torch(
 
 @pytest.mark.parametrize("op", OPS, ids=["view", "copy"])
 @pytest.mark.parametrize("key", KEYS, ids=[repr(k)[:30] for k in KEYS])
-def test_forward_and_numeric_backward_match_torch(
-    op: Callable[..., SymbolicTensor], key: Any
-) -> None:
+def test_forward_and_numeric_backward_match_torch(op: Callable[..., SymbolicTensor], key: Any) -> None:
     check_against_torch(op, key, lambda x: x[key])
 
 
 @pytest.mark.parametrize("op", OPS, ids=["view", "copy"])
-@pytest.mark.parametrize(
-    ("key", "reference"), NEGATIVE, ids=["rev", "step-2", "rev-range", "rev-all"]
-)
+@pytest.mark.parametrize(("key", "reference"), NEGATIVE, ids=["rev", "step-2", "rev-range", "rev-all"])
 def test_negative_steps(
     op: Callable[..., SymbolicTensor], key: Any, reference: Callable[[torch.Tensor], torch.Tensor]
 ) -> None:

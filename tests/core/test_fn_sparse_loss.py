@@ -158,9 +158,7 @@ def test_loss_sgrad_is_the_diff_output_to_expected() -> None:
     ex.edit_distance_ratio(out, want).sum().backward()
     assert out.sgrad is not None
     bodies = [None if d is None else d.split("\n", 2)[2] for d in out.sgrad.texts()]
-    assert bodies == [
-        None if d is None else d.split("\n", 2)[2] for d in ex.diff(out, want).texts()
-    ]
+    assert bodies == [None if d is None else d.split("\n", 2)[2] for d in ex.diff(out, want).texts()]
     assert out.sgrad.text(0, 1) is None
     assert "@@ -1,2 +1,2 @@\n line 1\n-line 2\n+line two\n" in (out.sgrad.text(0, 0) or "")
     ex.patch(out, out.sgrad)
@@ -173,3 +171,18 @@ def test_zero_weighted_elements_get_no_diff() -> None:
     (loss * torch.tensor([0.0, 1.0])).sum().backward()
     assert out.sgrad is not None
     assert out.sgrad.text(0) is None and out.sgrad.text(1) is not None
+
+
+def test_with_dense_view_gradcheck_float64() -> None:
+    values = ex.tensor(["a\n", "b\n", "c\n"], dtype=torch.float64)
+    coords = torch.tensor([[0, 1], [1, 0], [1, 1]])
+
+    def fold(d: SymbolicTensor) -> SymbolicTensor:
+        merged: SymbolicTensor = ex.merge(ex.stack([d, d.view[::-1]], 0), 0)
+        return merged
+
+    def f(v: torch.Tensor) -> torch.Tensor:
+        return ex.with_dense_view(fold, SymbolicTensor(v, values.storage), coords, (2, 2)).coeff
+
+    start = torch.tensor([0.5, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (start,))

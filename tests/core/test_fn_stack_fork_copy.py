@@ -46,9 +46,7 @@ def test_stack_gradcheck_float64(dim: int) -> None:
     a, b = grid("a", torch.float64), grid("b", torch.float64)
 
     def f(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        out: SymbolicTensor = ex.stack(
-            [SymbolicTensor(x, a.storage), SymbolicTensor(y, b.storage)], dim
-        )
+        out: SymbolicTensor = ex.stack([SymbolicTensor(x, a.storage), SymbolicTensor(y, b.storage)], dim)
         return out.coeff
 
     inputs = (a.coeff.detach().clone().requires_grad_(), b.coeff.detach().clone().requires_grad_())
@@ -99,9 +97,7 @@ def test_fork_gradcheck_float64() -> None:
     base = grid("t", torch.float64)
 
     def f(c: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(
-            o.coeff * (k + 1) for k, o in enumerate(ex.fork(SymbolicTensor(c, base.storage), 3))
-        )
+        return tuple(o.coeff * (k + 1) for k, o in enumerate(ex.fork(SymbolicTensor(c, base.storage), 3)))
 
     assert torch.autograd.gradcheck(f, (base.coeff.detach().clone().requires_grad_(),))
 
@@ -160,3 +156,13 @@ def test_copy_gradcheck_float64() -> None:
         return ex.copy(SymbolicTensor(x, base.storage)).coeff * 3
 
     assert torch.autograd.gradcheck(f, (base.coeff.detach().clone().requires_grad_(),))
+
+
+def test_a_tensor_used_twice_without_fork_merges_its_diffs() -> None:
+    t = ex.tensor([TEN], requires_grad=True)
+    first = ex.edit_distance_ratio(t, ex.tensor([TEN.replace("l1\n", "L1\n")]))
+    second = ex.edit_distance_ratio(t.view[:], ex.tensor([TEN.replace("l8\n", "L8\n")]))
+    (first + second).sum().backward()
+    assert t.sgrad is not None
+    ex.patch(t, t.sgrad)
+    assert t.text(0) == TEN.replace("l1\n", "L1\n").replace("l8\n", "L8\n")

@@ -23,9 +23,7 @@ def root(tmp_path: Path) -> Path:
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every file under `directory` (hidden ones too) by relative path, with its bytes."""
-    return {
-        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
-    }
+    return {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
 
 def temp_leftovers(directory: Path) -> list[str]:
@@ -103,9 +101,7 @@ def test_writes_leave_no_temp_files(root: Path) -> None:
     t = ex.tensor([[f"r{i}c{j}" for j in range(30)] for i in range(30)], root, name="t")
     for k in range(20):
         t.set_text((k, k), f"edited {k}\n")
-    stats = ex.patch(
-        t, ex.diff(t, ex.tensor([[f"x{i}{j}\n" for j in range(30)] for i in range(30)]))
-    )
+    stats = ex.patch(t, ex.diff(t, ex.tensor([[f"x{i}{j}\n" for j in range(30)] for i in range(30)])))
     assert stats.applied == 900
     ex.save(t, root / "copy")
     assert temp_leftovers(root) == []
@@ -121,9 +117,7 @@ def test_a_write_that_cannot_encode_leaves_the_old_file(root: Path) -> None:
     assert t.text(0) == "old text\n"  # memory agrees with the file
 
 
-def test_a_failing_rename_leaves_the_old_file_and_no_temp(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_rename_leaves_the_old_file_and_no_temp(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     t = ex.tensor(["old\n"] * 300, root, name="t")  # 300: the parallel many-files path too
     before = snapshot(root)
 
@@ -156,9 +150,7 @@ TRICKY = ["no final newline", "crlf\r\nlines\r\n", "unicode é 日本 🙂\n", N
     ],
 )
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_save_load_round_trip_is_exact(
-    root: Path, data: object, shape: list[int], dtype: torch.dtype
-) -> None:
+def test_save_load_round_trip_is_exact(root: Path, data: object, shape: list[int], dtype: torch.dtype) -> None:
     t = ex.tensor(data, dtype=dtype)
     flat = t.coeff.reshape(-1)
     flat[:] = torch.linspace(-0.3, 2.7, flat.numel(), dtype=dtype)  # non-1 values

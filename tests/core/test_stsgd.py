@@ -148,17 +148,12 @@ def test_mini_training_loop_learns_the_targets(tmp_path: Path) -> None:
         loss = ex.edit_distance_ratio(values, targets)
         loss.sum().backward()
         losses.append(
-            sum(
-                ex.text.edit_distance(a or "", b or "")
-                for a, b in zip(values.texts(), targets.texts(), strict=True)
-            )
+            sum(ex.text.edit_distance(a or "", b or "") for a, b in zip(values.texts(), targets.texts(), strict=True))
         )
         stats = opt.step()
     assert losses[0] == 4.0 and losses[1] == 0.0
     assert e.sgrad is None  # second pass: outputs equal the targets, no diff at all
-    assert stats.total.as_dict() == dict.fromkeys(
-        ("applied", "fuzzed", "rejected", "skipped", "blocked"), 0
-    )
+    assert stats.total.as_dict() == dict.fromkeys(("applied", "fuzzed", "rejected", "skipped", "blocked"), 0)
     assert e.view[:, 2].tolist() == targets.tolist()
     folder = tmp_path / "run é 1" / "experience"
     for i in range(4):

@@ -20,9 +20,7 @@ CORE = Path(__file__).resolve().parents[2] / "core"
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every file under `directory` by relative path, with its bytes."""
-    return {
-        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
-    }
+    return {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
 
 def test_shape_coeff_and_tolist() -> None:
@@ -73,9 +71,7 @@ after = set(dir(torch.Tensor))
 print(sorted(after - before))
 print(sorted(a for a in after if a.startswith(("st_", "sgrad", "symbolic", "experience"))))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
-    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.splitlines() == ["[]", "[]"]
 
 
@@ -151,9 +147,7 @@ def test_ragged_lists_name_the_mismatch(data: object) -> None:
         ex.tensor(data)
 
 
-@pytest.mark.parametrize(
-    ("bad", "kind"), [(3, "int"), (b"bytes", "bytes"), ({"a": 1}, "dict"), (2.5, "float")]
-)
+@pytest.mark.parametrize(("bad", "kind"), [(3, "int"), (b"bytes", "bytes"), ({"a": 1}, "dict"), (2.5, "float")])
 def test_non_text_elements_are_refused(bad: object, kind: str) -> None:
     with pytest.raises(TypeError, match=rf"element \[1, 0\] is {kind}, not text"):
         ex.tensor([["ok"], [bad]])

@@ -26,9 +26,7 @@ PAIRS = {
 }
 
 
-def write_dataset(
-    root: Path, pairs: dict[str, dict[str, tuple[str, str]]] = PAIRS, name: str = "tiny"
-) -> Path:
+def write_dataset(root: Path, pairs: dict[str, dict[str, tuple[str, str]]] = PAIRS, name: str = "tiny") -> Path:
     """A dataset folder (manifest.json + train/ + val/) under `root`."""
     folder = root / name
     for split, items in pairs.items():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,18 @@ class Dataset:
     task_prompt: str
     splits: dict[str, list[Pair]] = field(default_factory=dict)
     path: Path | None = None
+    verifier: str | None = None  # "module:function" taking (source, prediction, target) -> bool
+
+    def verify(self) -> Callable[[str, str, str], bool] | None:
+        """The task's exact-match verifier named in the manifest, or None (then exact = equal text)."""
+        if not self.verifier:
+            return None
+        module, _, name = self.verifier.partition(":")
+        try:
+            found: Callable[[str, str, str], bool] = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as error:
+            raise DatasetError(f"manifest verifier {self.verifier!r} cannot be imported ({error})") from error
+        return found
 
     def split(self, name: str) -> list[Pair]:
         """Pairs of one split; a clear error if the split is missing or empty."""
@@ -100,4 +114,8 @@ def load_dataset(path: str | Path) -> Dataset:
     splits = {name: _read_pairs(folder / sub, source_ext, target_ext) for name, sub in splits_spec.items()}
     if not any(splits.values()):
         raise DatasetError(f"dataset {folder} is empty: its split folders hold no pairs")
-    return Dataset(str(manifest.get("name", folder.name)), source_ext, target_ext, task_prompt, splits, folder)
+    verifier = manifest.get("verifier")
+    return Dataset(
+        str(manifest.get("name", folder.name)), source_ext, target_ext, task_prompt, splits, folder,
+        str(verifier) if verifier else None,
+    )

@@ -69,6 +69,7 @@ class Trainer:
         )
         self.optimizer = StSGD([self.experience], lr=cfg.lr)
         self.optimizer.steps = run.state.step
+        self.verifier = dataset.verify()
         guarded = dataset.splits.get("val", [])
         self.val_targets = {clean_answer(p.target) for p in guarded if p.target.strip()}
 
@@ -103,7 +104,8 @@ class Trainer:
             records = self._records(stats, batch, routes, "applied")
         self.run.write_patches(state.step + 1, records)
         outputs = output.texts()
-        record = self._record("train", epoch, loss, outputs, [clean_answer(p.target) for p in batch], before, started)
+        targets = [clean_answer(p.target) for p in batch]
+        record = self._record("train", epoch, loss, self._exact(batch, outputs, targets), before, started)
         record["patches"] = stats.as_dict()
         return record
 
@@ -148,25 +150,25 @@ class Trainer:
             "sample": sample,
         }
 
+    def _exact(self, pairs: Sequence[Pair], outputs: Sequence[str | None], targets: Sequence[str]) -> list[bool]:
+        """Per sample: the task's verifier if the dataset names one, else equal text."""
+        if self.verifier is None:
+            return [(o or "") == t for o, t in zip(outputs, targets, strict=True)]
+        verify = self.verifier
+        return [verify(p.source, o or "", t) for p, o, t in zip(pairs, outputs, targets, strict=True)]
+
     def _record(
-        self,
-        split: str,
-        epoch: int,
-        loss: torch.Tensor,
-        outputs: Sequence[str | None],
-        targets: Sequence[str],
-        before: Any,
-        started: float,
+        self, split: str, epoch: int, loss: torch.Tensor, exact_flags: Sequence[bool], before: Any, started: float
     ) -> dict[str, Any]:
         used = self.kernel.usage - before
-        exact = sum(1 for o, t in zip(outputs, targets, strict=True) if (o or "") == t) / max(len(targets), 1)
+        exact = sum(exact_flags) / max(len(exact_flags), 1)
         return {
             "step": self.run.state.step + (1 if split == "train" else 0),
             "epoch": epoch,
             "split": split,
             "loss": float(loss.detach().mean()),
             "exact": exact,
-            "n": len(targets),
+            "n": len(exact_flags),
             "calls": used.calls,
             "prompt_tokens": used.prompt_tokens,
             "completion_tokens": used.completion_tokens,
@@ -194,7 +196,7 @@ class Trainer:
                 outputs.extend(out.texts())
                 self.events(Progress(len(outputs), len(pairs), f"evaluating {split}"))
         loss = torch.cat(losses) if losses else torch.zeros(0)
-        rec = self._record(split, self.run.state.epoch, loss, outputs, targets, before, started)
+        rec = self._record(split, self.run.state.epoch, loss, self._exact(pairs, outputs, targets), before, started)
         if record:
             self.run.append_metrics(rec)
             self.events(Metrics(rec))

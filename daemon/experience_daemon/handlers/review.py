@@ -21,17 +21,13 @@ async def patches(server: ExperienceServer, params: p.PatchesParams) -> list[p.P
 
 async def accept_patch(server: ExperienceServer, params: p.PatchParams) -> p.PatchDecision:
     """Apply a staged patch to its entry (error patchConflict if it no longer applies)."""
-    decision: p.PatchDecision = await server.call(
-        server.service.accept_patch, params["runDir"], params["patchId"]
-    )
+    decision: p.PatchDecision = await server.call(server.service.accept_patch, params["runDir"], params["patchId"])
     return decision
 
 
 async def reject_patch(server: ExperienceServer, params: p.PatchParams) -> p.PatchDecision:
     """Mark a staged patch rejected."""
-    decision: p.PatchDecision = await server.call(
-        server.service.reject_patch, params["runDir"], params["patchId"]
-    )
+    decision: p.PatchDecision = await server.call(server.service.reject_patch, params["runDir"], params["patchId"])
     return decision
 
 

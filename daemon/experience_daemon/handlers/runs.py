@@ -30,9 +30,7 @@ async def list_entries(server: ExperienceServer, params: p.RunParams) -> list[p.
 
 async def read_entry(server: ExperienceServer, params: p.EntryParams) -> p.EntryText:
     """Text and version of one entry."""
-    entry: p.EntryText = await server.call(
-        server.service.read_entry, params["runDir"], params["row"], params["column"]
-    )
+    entry: p.EntryText = await server.call(server.service.read_entry, params["runDir"], params["row"], params["column"])
     return entry
 
 

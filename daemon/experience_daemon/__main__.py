@@ -30,8 +30,8 @@ def setup_logging(level: str) -> None:
     logging.getLogger("pygls.protocol").setLevel(logging.CRITICAL)  # failures are logged by the server itself
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Start the daemon on stdin/stdout."""
+def serve(argv: Sequence[str] | None = None) -> int:
+    """Run the daemon on stdin/stdout until `exit` (or the end of stdin); returns the exit code."""
     parser = argparse.ArgumentParser(prog="experience-daemon", description=__doc__)
     parser.add_argument(
         "--stdio",
@@ -55,9 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server.start_io(sys.stdin.buffer, protocol_out)
     finally:
+        logging.getLogger(__name__).info("stopping: waiting for running jobs to reach a safe point")
         server.close()
+        logging.getLogger(__name__).info("stopped")
     return 0
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`experience-daemon`: serve, then leave at once (everything is closed by then; skips a slow teardown)."""
+    code = serve(argv)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

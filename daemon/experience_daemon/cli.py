@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="list the learned experience entries")
     show.add_argument("--run-dir", required=True)
     show.add_argument("--json", action="store_true")
+    bench = sub.add_parser("bench", help="measure learning, baselines and system figures (see bench/README.md)")
+    bench.add_argument("--out", required=True, help="JSON file to write")
+    bench.add_argument("--quick", action="store_true", help="system figures only (a few minutes, no learning runs)")
+    bench.add_argument("--seeds", type=int, default=3, help="seeds of the learning runs and few-shot draws")
+    bench.add_argument("--markdown", default=None, help="also write the markdown table to this file")
+    bench.add_argument("--cache", default=None, help="response cache for the learning runs (default: a fresh one)")
+    bench.add_argument("--no-peers", action="store_true", help="skip the peer method (DSPy)")
     return parser
 
 
@@ -173,12 +180,24 @@ def _show(args: argparse.Namespace, service: Service) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace, service: Service) -> int:
+    from pathlib import Path
+
+    from experience.bench import BenchOptions, run_bench, write_outputs
+
+    options = BenchOptions(quick=args.quick, seeds=tuple(range(args.seeds)), peers=not args.no_peers)
+    options.cache = Path(args.cache) if args.cache else None
+    result = run_bench(options, log=lambda line: print(f"[bench] {line}", file=sys.stderr), events=service.events)
+    print(write_outputs(result, Path(args.out), Path(args.markdown) if args.markdown else None))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `experience` command."""
     args = build_parser().parse_args(argv)
     renderer = ProgressRenderer(quiet=getattr(args, "quiet", False))
     service = Service(events=renderer)
-    handlers = {"train": _train, "eval": _eval, "show": _show}
+    handlers = {"train": _train, "eval": _eval, "show": _show, "bench": _bench}
     try:
         return handlers[args.command](args, service)
     except KNOWN_ERRORS as error:

@@ -120,7 +120,8 @@ def train(
         finally:
             kernel.close()
             service.emit_changes(session, "patch")
-    return {"run_dir": str(run.path), "step": run.state.step, "epoch": run.state.epoch, **result}
+    # where the run now is wins over the keys of the last metrics record (its epoch is the one evaluated)
+    return {"run_dir": str(run.path), **result, "step": run.state.step, "epoch": run.state.epoch}
 
 
 def evaluate(

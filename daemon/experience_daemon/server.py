@@ -198,12 +198,8 @@ class ExperienceServer(LanguageServer):
         if isinstance(error, json.JSONDecodeError):
             message = f"parse error: the daemon got a message that is not JSON ({error}); it was dropped"
             log.warning(message)
-            self.protocol._send_data(
-                types.ResponseErrorMessage(
-                    id=None,
-                    error=types.ResponseError(code=protocol.ERROR_CODES["parseError"], message=message),
-                )
-            )
+            error_body = {"code": protocol.ERROR_CODES["parseError"], "message": message}
+            self.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": error_body})  # id must be null
             return
         if source is FeatureRequestError:
             return

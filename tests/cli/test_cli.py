@@ -29,7 +29,8 @@ def test_train_eval_show_with_the_local_model_and_a_warm_cache(tmp_path: Path, l
     dataset = write_dataset(tmp_path)
     cache = str(tmp_path / "cache.sqlite")
     run = tmp_path / "run dir é"
-    first = experience("train", "--dataset", str(dataset), "--run-dir", str(run), "--epochs", "1", "--cache", cache)
+    train = ("train", "--dataset", str(dataset), "--run-dir", str(run), "--epochs", "1", "--batch-size", "2")
+    first = experience(*train, "--cache", cache)
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
     assert result["step"] == 2 and 0.0 <= result["loss"] <= 1.0
@@ -48,7 +49,7 @@ def test_train_eval_show_with_the_local_model_and_a_warm_cache(tmp_path: Path, l
     assert shown.returncode == 0 and f"{len(filled)}/" in shown.stdout
 
     # the same command again: the old run is moved aside and every LLM call is a cache hit
-    again = experience("train", "--dataset", str(dataset), "--run-dir", str(run), "--epochs", "1", "--cache", cache)
+    again = experience(*train, "--cache", cache)
     assert again.returncode == 0, again.stderr
     rerun = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert sum(r["calls"] for r in rerun) == 0 and sum(r["cache_hits"] for r in rerun) > 0

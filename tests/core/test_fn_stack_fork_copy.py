@@ -58,7 +58,7 @@ def test_stack_routes_diffs_to_the_right_input_and_position(dim: int) -> None:
     a, b = grid("a"), grid("b")
     out = ex.stack([a, b], dim)
     wanted = np.array(out.tolist(), dtype=object)
-    selector = [slice(None)] * 3
+    selector: list[slice | int] = [slice(None)] * 3
     selector[dim % 3] = 1
     sub = wanted[tuple(selector)]
     sub[1, 2] = "b5 fixed\n"

@@ -166,3 +166,16 @@ def test_dataset_errors(tmp_path: Path) -> None:
     (half / "train" / "add.viba").unlink()
     with pytest.raises(DatasetError, match=r"no target file for add\.viba"):
         load_dataset(half)
+
+
+def test_flat_folder_of_pairs_is_a_val_split(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name, (py, viba) in PAIRS["train"].items():
+        (flat / f"{name}.py").write_text(py)
+        (flat / f"{name}.viba").write_text(viba)
+    dataset = load_dataset(flat)
+    assert (dataset.source_ext, dataset.target_ext) == ("py", "viba")
+    assert sorted(p.name for p in dataset.split("val")) == sorted(PAIRS["train"])
+    with pytest.raises(DatasetError, match="no 'train' pairs"):
+        dataset.split("train")

@@ -1,0 +1,110 @@
+"""Prompting baselines on the same model: a fixed few-shot prompt of k random training pairs."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from experience.bench.common import Score, score, spread_dict
+from experience.kernel import Kernel, KernelTask
+from experience.prompts import render
+from experience.tasks.dataset import Dataset, Pair
+from experience.text.answer import blocks, trim_blocks
+
+SHOT_HEADROOM = 32  # completion tokens beyond the longest example answer (as st_moe allows)
+
+
+def pick_shots(train: Sequence[Pair], k: int, seed: int) -> list[Pair]:
+    """k training pairs drawn with a seeded RNG (the same seed always gives the same prompt)."""
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    if k > len(train):
+        raise ValueError(f"k={k} shots asked for but the train split has {len(train)} pairs")
+    return random.Random(seed).sample(list(train), k)
+
+
+def few_shot_task(task_prompt: str, shots: Sequence[Pair], source: str, max_tokens: int = 256) -> KernelTask:
+    """The chat task: the system prompt of st_moe, each shot as a user/assistant turn, then the source."""
+    turns = tuple((p.source.rstrip("\n"), p.target.rstrip("\n")) for p in shots)
+    longest = max((len(answer) for _, answer in turns), default=0)
+    limit = min(max_tokens, SHOT_HEADROOM + longest) if turns else max_tokens
+    return KernelTask.chat(
+        source.rstrip("\n"),
+        system=render("translate_system", task_prompt=task_prompt),
+        shots=turns,
+        max_tokens=limit,
+        tag="few-shot",
+    )
+
+
+def answer_blocks(shots: Sequence[Pair]) -> int:
+    """How many blank-line-separated blocks an answer may keep: the most any shot's target has."""
+    return max((len(blocks(p.target)) for p in shots), default=1)
+
+
+@dataclass(frozen=True)
+class PromptRun:
+    """Scores and what the LLM spent on one split."""
+
+    score: Score
+    calls: int
+    cache_hits: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    outputs: tuple[str, ...]
+
+
+def run_prompt(kernel: Kernel, dataset: Dataset, pairs: Sequence[Pair], shots: Sequence[Pair]) -> PromptRun:
+    """Answer every pair with the fixed few-shot prompt (no shots: zero-shot) and score the answers."""
+    before, started = kernel.usage.snapshot(), time.perf_counter()
+    tasks = [few_shot_task(dataset.task_prompt, shots, p.source) for p in pairs]
+    keep = answer_blocks(shots)
+    outputs = tuple(trim_blocks(c.text, keep) for c in kernel.run(tasks))
+    used = kernel.usage - before
+    return PromptRun(
+        score(dataset, pairs, outputs),
+        used.calls,
+        used.cache_hits,
+        used.prompt_tokens,
+        used.completion_tokens,
+        round(time.perf_counter() - started, 3),
+        outputs,
+    )
+
+
+def few_shot_baseline(
+    kernel: Kernel, dataset: Dataset, splits: Sequence[str], seeds: Sequence[int], k: int = 3
+) -> dict[str, Any]:
+    """Per split: loss and exact of the k-shot prompt over `seeds` (a different draw of shots per seed)."""
+    train = dataset.split("train")
+    per_split: dict[str, Any] = {}
+    for split in splits:
+        pairs = dataset.split(split)
+        runs = {seed: run_prompt(kernel, dataset, pairs, pick_shots(train, k, seed)) for seed in seeds}
+        per_split[split] = summarize(runs, len(pairs))
+        per_split[split]["shots"] = {str(s): [p.name for p in pick_shots(train, k, s)] for s in seeds}
+    return {"method": f"fixed few-shot prompt, k={k} random training pairs as chat turns", "k": k,
+            "seeds": list(seeds), "splits": per_split}  # fmt: skip
+
+
+def summarize(runs: dict[int, PromptRun], n: int) -> dict[str, Any]:
+    """Spread of loss/exact over seeds plus per-sample calls, tokens and seconds of the real calls."""
+    values = list(runs.values())
+    samples = max(n * len(values), 1)
+    return {
+        "n": n,
+        "loss": spread_dict([r.score.loss for r in values]),
+        "exact": spread_dict([r.score.exact for r in values]),
+        "per_seed": {
+            str(s): {"loss": round(r.score.loss, 4), "exact": round(r.score.exact, 4)} for s, r in runs.items()
+        },
+        "calls_per_sample": round(sum(r.calls for r in values) / samples, 3),
+        "cache_hits": sum(r.cache_hits for r in values),
+        "prompt_tokens_per_sample": round(sum(r.prompt_tokens for r in values) / samples, 1),
+        "completion_tokens_per_sample": round(sum(r.completion_tokens for r in values) / samples, 1),
+        "seconds_per_sample": round(sum(r.seconds for r in values) / samples, 3),
+    }

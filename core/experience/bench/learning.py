@@ -1,0 +1,170 @@
+"""Learning figures: loss and exact-match before (empty experience = zero-shot) and after training, per seed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experience.bench.common import spread_dict
+from experience.events import EventSink, ignore
+from experience.kernel import Kernel
+from experience.tasks.dataset import load_dataset
+from experience.train.run_dir import RunConfig, RunDir
+from experience.train.trainer import Trainer
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LearnPlan:
+    """One dataset's learning runs: the subset sizes, the splits scored, and the trainer's settings."""
+
+    name: str
+    path: str
+    eval_splits: tuple[str, ...]
+    sizes: dict[str, int | None] = field(default_factory=dict)
+    epochs: int = 1
+    topk: int = 3
+    rows: int = 32
+    batch_size: int = 4
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        data = asdict(self)
+        data["eval_splits"] = list(self.eval_splits)
+        return data
+
+
+@dataclass(frozen=True)
+class SplitScore:
+    """Loss and exact-match of one split."""
+
+    loss: float
+    exact: float
+    n: int
+
+
+class Lab:
+    """Creates, trains and scores runs with one kernel (the core Trainer, as `experience train` uses it)."""
+
+    def __init__(self, kernel: Kernel, events: EventSink = ignore) -> None:
+        self.kernel = kernel
+        self.events = events
+
+    def create(self, run_dir: Path, dataset: Path, plan: LearnPlan, seed: int) -> None:
+        """A new run with an empty experience (no steps)."""
+        data = load_dataset(dataset)
+        config = RunConfig(
+            dataset=str(dataset.resolve()),
+            source_ext=data.source_ext,
+            target_ext=data.target_ext,
+            task_prompt=data.task_prompt,
+            backend=self.kernel.backend.name,
+            seed=seed,
+            topk=plan.topk,
+            rows=max(plan.rows, len(data.splits.get("train", []))),
+            batch_size=plan.batch_size,
+        )
+        RunDir.create(run_dir, config)
+
+    def train(self, run_dir: Path, epochs: int, max_steps: int | None = None) -> dict[str, Any]:
+        """Train the run (under its lock) to `epochs` epochs or `max_steps` steps; the trainer's last metrics."""
+        run = RunDir.open(run_dir)
+        with run.lock():
+            trainer = Trainer(run, load_dataset(run.config.dataset), self.kernel, events=self.events)
+            return trainer.train(epochs, max_steps=max_steps)
+
+    def evaluate(self, run_dir: Path, split: str) -> SplitScore:
+        """Deterministic scores of the run on a split of its dataset (not recorded in its metrics)."""
+        run = RunDir.open(run_dir)
+        data = load_dataset(run.config.dataset)
+        result = Trainer(run, data, self.kernel, events=self.events).evaluate(data.split(split), split, record=False)
+        return SplitScore(result.loss, result.exact, result.n)
+
+
+def cost_per_epoch(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per epoch of training steps: calls, cache hits, tokens and seconds per training sample."""
+    epochs: dict[int, list[dict[str, Any]]] = {}
+    for rec in records:
+        if rec.get("split") == "train":
+            epochs.setdefault(int(rec["epoch"]), []).append(rec)
+    out = []
+    for epoch, recs in sorted(epochs.items()):
+        n = max(sum(int(r["n"]) for r in recs), 1)
+        out.append({
+            "epoch": epoch,
+            "samples": n,
+            "steps": len(recs),
+            "calls_per_sample": round(sum(r["calls"] for r in recs) / n, 3),
+            "cache_hits_per_sample": round(sum(r["cache_hits"] for r in recs) / n, 3),
+            "prompt_tokens_per_sample": round(sum(r["prompt_tokens"] for r in recs) / n, 1),
+            "completion_tokens_per_sample": round(sum(r["completion_tokens"] for r in recs) / n, 1),
+            "seconds_per_sample": round(sum(r["seconds"] for r in recs) / n, 3),
+        })  # fmt: skip
+    return out
+
+
+def learn(lab: Lab, plan: LearnPlan, dataset: Path, seeds: Sequence[int], work: Path, log: Log) -> dict[str, Any]:
+    """For each seed: a fresh run scored before training, trained `plan.epochs` epochs, scored again."""
+    before: dict[str, list[SplitScore]] = {s: [] for s in plan.eval_splits}
+    after: dict[str, list[SplitScore]] = {s: [] for s in plan.eval_splits}
+    per_seed: dict[str, Any] = {}
+    for seed in seeds:
+        run_dir = work / f"{plan.name}-seed{seed}"
+        lab.create(run_dir, dataset, plan, seed)
+        started = time.perf_counter()
+        for split in plan.eval_splits:
+            before[split].append(lab.evaluate(run_dir, split))
+        before_s = time.perf_counter() - started
+        log(f"{plan.name} seed {seed}: before {_brief(before, -1)} ({before_s:.0f} s); training {plan.epochs} epoch(s)")
+        started = time.perf_counter()
+        lab.train(run_dir, plan.epochs)
+        train_s = time.perf_counter() - started
+        for split in plan.eval_splits:
+            after[split].append(lab.evaluate(run_dir, split))
+        log(f"{plan.name} seed {seed}: after {_brief(after, -1)} (training {train_s:.0f} s)")
+        records = RunDir.open(run_dir).metrics()
+        per_seed[str(seed)] = {
+            "before": {s: asdict(before[s][-1]) for s in plan.eval_splits},
+            "after": {s: asdict(after[s][-1]) for s in plan.eval_splits},
+            "cost_per_epoch": cost_per_epoch(records),
+            "train_wall_seconds": round(train_s, 2),
+            "before_eval_wall_seconds": round(before_s, 2),
+            "filled_rows": _filled_rows(run_dir),
+        }
+    return {
+        "plan": plan.as_dict(),
+        "seeds": list(seeds),
+        "splits": {s: {"before": _spreads(before[s]), "after": _spreads(after[s])} for s in plan.eval_splits},
+        "per_seed": per_seed,
+        "cost_per_sample_per_epoch": _mean_cost([per_seed[str(s)]["cost_per_epoch"] for s in seeds]),
+    }
+
+
+def _spreads(scores: Sequence[SplitScore]) -> dict[str, Any]:
+    return {"loss": spread_dict([x.loss for x in scores]), "exact": spread_dict([x.exact for x in scores]),
+            "n": scores[0].n if scores else 0}  # fmt: skip
+
+
+def _brief(scores: dict[str, list[SplitScore]], index: int) -> str:
+    return ", ".join(f"{s} loss {v[index].loss:.3f} exact {v[index].exact:.2f}" for s, v in scores.items())
+
+
+def _filled_rows(run_dir: Path) -> int:
+    texts = RunDir.open(run_dir).load_experience().texts()
+    return sum(1 for r in range(0, len(texts), 3) if texts[r + 1] or texts[r + 2])
+
+
+def _mean_cost(per_seed: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per epoch, the mean over seeds of each per-sample cost (seed 0 pays the calls later seeds find cached)."""
+    if not per_seed or not per_seed[0]:
+        return []
+    out = []
+    for index, first in enumerate(per_seed[0]):
+        rows = [costs[index] for costs in per_seed if len(costs) > index]
+        keys = [k for k in first if k.endswith("_per_sample")]
+        out.append({"epoch": first["epoch"], **{k: round(sum(r[k] for r in rows) / len(rows), 3) for k in keys}})
+    return out

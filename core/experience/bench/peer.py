@@ -1,0 +1,176 @@
+"""A peer method run for real: DSPy's BootstrapFewShot against the local model behind llama_cpp.server.
+
+The peer runs in a child process (`python -m experience.bench.peer_dspy`) with the interpreter named by
+$EXPERIENCE_BENCH_PYTHON (default: this one), so a missing, broken or hanging dspy is recorded as data
+and never crashes the bench. Its answers are scored here exactly like every other method's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from experience.bench.common import score
+from experience.kernel.backends.local import default_model_path
+from experience.tasks.dataset import Dataset
+
+SERVER_ALIAS = "smollm2"
+PYTHON_ENV = "EXPERIENCE_BENCH_PYTHON"
+
+
+def peer_python() -> str:
+    """The interpreter that runs the peer method ($EXPERIENCE_BENCH_PYTHON, else this one)."""
+    return os.environ.get(PYTHON_ENV) or sys.executable
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 with no listener right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def llama_server(log_path: Path, *, threads: int = 2, timeout: float = 90.0) -> Iterator[str]:
+    """Serve the local model with `python -m llama_cpp.server` on 127.0.0.1; yields the /v1 base URL."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()),
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+        "--n_threads", str(threads), "--model_alias", SERVER_ALIAS,
+    ]  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}/v1"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    tail = log_path.read_text(errors="replace")[-1500:]
+                    raise RuntimeError(f"llama_cpp.server exited with {process.returncode}: {tail}")
+                try:
+                    with urllib.request.urlopen(f"{base_url}/models", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"llama_cpp.server did not answer within {timeout} s") from None
+                    time.sleep(0.2)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def run_child(job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run peer_dspy in a child interpreter; its JSON result, or {"error": ...} on any failure."""
+    command = [peer_python(), "-m", "experience.bench.peer_dspy"]
+    env = dict(os.environ)
+    core = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (core, env.get("PYTHONPATH", "")) if p)
+    try:
+        done = subprocess.run(
+            command, input=json.dumps(job), capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"the DSPy run did not finish within {timeout:.0f} s"}
+    except OSError as error:
+        return {"error": f"could not start {command[0]}: {error}"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": f"no result (exit {done.returncode}): {done.stderr[-800:]}"}
+    try:
+        result: dict[str, Any] = json.loads(lines[-1])
+    except ValueError as error:
+        return {"error": f"unreadable result ({error}): {lines[-1][:300]}"}
+    return result
+
+
+def dspy_available() -> str | None:
+    """None when the peer interpreter can import dspy, else the reason it cannot."""
+    probe = [peer_python(), "-c", "import dspy; print(dspy.__version__)"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"cannot run {probe[0]}: {error}"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+        return f"dspy is not importable by {probe[0]} ({last}); install it with: pip install 'experience[bench]'"
+    return None
+
+
+def dspy_baseline(
+    datasets: Sequence[tuple[Dataset, Sequence[str]]],
+    work: Path,
+    *,
+    k: int = 3,
+    train_size: int = 8,
+    max_tokens: int = 256,
+    timeout: float = 900.0,
+) -> dict[str, Any]:
+    """BootstrapFewShot (k demos, metric = exact answer) per dataset; scores with parse failures as empty answers."""
+    out: dict[str, Any] = {"method": f"DSPy BootstrapFewShot (k={k}, dspy.Predict, exact-match metric)",
+                           "k": k, "train_size": train_size, "max_tokens": max_tokens}  # fmt: skip
+    reason = dspy_available()
+    if reason is not None:
+        return out | {"status": "not run", "reason": reason}
+    results: dict[str, Any] = {}
+    try:
+        with llama_server(work / "llama-server.log") as base_url:
+            out["server"] = {"command": "python -m llama_cpp.server", "n_threads": 2, "n_ctx": 4096}
+            for dataset, splits in datasets:
+                results[dataset.name] = _one_dataset(dataset, splits, base_url, k, train_size, max_tokens, timeout)
+    except Exception as error:  # noqa: BLE001 - a peer failure is recorded, never raised
+        return out | {"status": "failed", "reason": f"{type(error).__name__}: {error}", "datasets": results}
+    failed = [name for name, r in results.items() if "error" in r]
+    status = "ok" if not failed else "failed" if len(failed) == len(results) else "partial"
+    return out | {"status": status, "datasets": results}
+
+
+def _one_dataset(
+    dataset: Dataset, splits: Sequence[str], base_url: str, k: int, train_size: int, max_tokens: int, timeout: float
+) -> dict[str, Any]:
+    train = dataset.split("train")[:train_size]
+    job = {
+        "base_url": base_url,
+        "model": SERVER_ALIAS,
+        "task_prompt": dataset.task_prompt,
+        "max_tokens": max_tokens,
+        "k": k,
+        "train": [[p.source, p.target] for p in train],
+        "splits": {s: [p.source for p in dataset.split(s)] for s in splits},
+    }
+    result = run_child(job, timeout)
+    if "error" in result:
+        return {"error": result["error"]}
+    summary: dict[str, Any] = {key: result.get(key) for key in ("dspy", "compile_seconds", "demos",
+                                                                "bootstrapped_demos", "compile_usage", "usage")}  # fmt: skip
+    summary["splits"] = {}
+    for split in splits:
+        got = result["splits"][split]
+        pairs = dataset.split(split)
+        scored = score(dataset, pairs, got["outputs"])
+        summary["splits"][split] = {
+            "n": scored.n,
+            "loss": round(scored.loss, 4),
+            "exact": round(scored.exact, 4),
+            "parse_failures": got["parse_failures"],
+            "note": "unparsed answers count as empty (loss 1)" if got["parse_failures"] else "",
+            "errors": got["errors"],
+            "calls_per_sample": round(got["calls"] / max(len(pairs), 1), 3),
+            "seconds_per_sample": round(got["seconds"] / max(len(pairs), 1), 3),
+        }
+    return summary

@@ -1,0 +1,163 @@
+"""`experience bench`: runs the system figures (always), the learning runs and the baselines (unless quick)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from experience.bench import baselines, peer, system
+from experience.bench.common import machine, peak_rss_mb, versions, write_subset
+from experience.bench.learning import Lab, LearnPlan, learn
+from experience.bench.report import markdown
+from experience.events import EventSink, ignore
+from experience.kernel import Backend, Kernel, make_backend
+from experience.tasks.dataset import load_dataset
+
+Log = Callable[[str], None]
+
+PLANS = (
+    LearnPlan("viba", "datasets/viba", ("val",), {"train": 8, "val": 8}),
+    LearnPlan("shapes", "datasets/shapes", ("val", "test"), {"train": 12, "val": 8, "test": 8}),
+)
+SYSTEM_PLAN = LearnPlan("system", "datasets/viba", (), topk=1, batch_size=4)
+
+
+def local_backend() -> Backend:
+    """The default local model (llama.cpp in-process)."""
+    return make_backend("local")
+
+
+@dataclass
+class BenchOptions:
+    """What `experience bench` was asked for; tests shrink the sizes and pass a scripted backend."""
+
+    quick: bool = False
+    seeds: tuple[int, ...] = (0, 1, 2)
+    cache: Path | None = None
+    plans: tuple[LearnPlan, ...] = PLANS
+    system_steps: int = 2
+    retrieval_rows: tuple[int, ...] = system.RETRIEVAL_ROWS
+    core_n: int = 10_000
+    few_shot_k: int = 3
+    peers: bool = True
+    peer_train_size: int = 8
+    backend: Callable[[], Backend] = local_backend
+    datasets_root: Path | None = None
+
+
+def datasets_root() -> Path:
+    """The checkout's folder holding datasets/ (else the working directory)."""
+    checkout = Path(__file__).resolve().parents[3]
+    return checkout if (checkout / "datasets").is_dir() else Path.cwd()
+
+
+def run_bench(options: BenchOptions, log: Log = lambda _: None, events: EventSink = ignore) -> dict[str, Any]:
+    """Measure everything asked for; returns the JSON-ready result (see bench/README.md for its keys)."""
+    started = time.perf_counter()
+    result: dict[str, Any] = {"schema": 1, "created": _now(), "quick": options.quick, "seeds": list(options.seeds)}
+    result |= {"machine": machine(), "versions": versions()}
+    work = Path(tempfile.mkdtemp(prefix="experience-bench-"))
+    root = options.datasets_root or datasets_root()
+    peaks: dict[str, float] = {}
+    try:
+        sys_kernel = Kernel(options.backend(), cache_path=work / "system-cache.sqlite")
+        result["model"] = {"backend": sys_kernel.backend.name, "name": sys_kernel.backend.model}
+        try:
+            log(f"system: {options.system_steps} training steps cold, then the same steps from the cache")
+            figures, overhead = system.measure_overhead(
+                Lab(sys_kernel, events), SYSTEM_PLAN, root / SYSTEM_PLAN.path, work / "system", options.system_steps
+            )
+        finally:
+            sys_kernel.close()
+        peaks["system training steps"] = peak_rss_mb()
+        details: dict[str, Any] = {"overhead": overhead}
+        if options.quick:
+            result["learning"] = {"skipped": "--quick"}
+        else:
+            _learning(options, root, work, result, log, events)
+            peaks["learning runs and baselines"] = peak_rss_mb()
+        log(f"system: Jaccard top-k at {', '.join(f'{n:,}' for n in options.retrieval_rows)} rows")
+        retrieval, details["retrieval"] = system.retrieval_figures(options.retrieval_rows)
+        peaks["retrieval"] = peak_rss_mb()
+        log(f"system: make/slice/stack/diff/patch at {options.core_n:,} elements")
+        core, details["core"] = system.core_figures(options.core_n)
+        peaks["core ops"] = peak_rss_mb()
+        figures += retrieval + core + system.memory_figures(peaks)
+        result["system"] = {"figures": figures, "details": details}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["finished"] = _now()
+    result["duration_s"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _learning(
+    options: BenchOptions, root: Path, work: Path, result: dict[str, Any], log: Log, events: EventSink
+) -> None:
+    cache = options.cache or work / "bench-cache.sqlite"
+    result["cache"] = {"path": str(cache) if options.cache else None, "fresh": options.cache is None,
+                       "note": "a fresh response cache per bench run: the first time a prompt is seen it is a "
+                               "real LLM call; repeats (e.g. a later seed's identical prompt) are cache hits"}  # fmt: skip
+    subsets = {
+        p.name: write_subset(load_dataset(root / p.path), work / "data" / p.name, p.sizes, 0) for p in options.plans
+    }
+    result["learning"], result["baselines"] = {}, {}
+    kernel = Kernel(options.backend(), cache_path=cache)
+    try:
+        lab = Lab(kernel, events)
+        for plan in options.plans:
+            log(f"learning: {plan.name}, seeds {list(options.seeds)}, sizes {plan.sizes}, {plan.epochs} epoch(s)")
+            result["learning"][plan.name] = learn(lab, plan, subsets[plan.name], options.seeds, work / "runs", log)
+        for plan in options.plans:
+            data = load_dataset(subsets[plan.name])
+            zero = {s: baselines.run_prompt(kernel, data, data.split(s), []) for s in plan.eval_splits}
+            result["baselines"][plan.name] = {
+                "zero_shot": {s: _zero(r) for s, r in zero.items()},
+                "few_shot": baselines.few_shot_baseline(
+                    kernel, data, plan.eval_splits, options.seeds, options.few_shot_k
+                ),
+            }
+            log(f"baselines: {plan.name} zero-shot and few-shot k={options.few_shot_k} done")
+    finally:
+        kernel.close()  # frees the in-process model: the peer's server is the only llama.cpp running next
+    result["peers"] = _peers(options, subsets, work, log) if options.peers else {}
+
+
+def _zero(run: baselines.PromptRun) -> dict[str, Any]:
+    note = "the same prompt as the empty experience's translation call; answers mostly come from the cache"
+    return {"n": run.score.n, "loss": round(run.score.loss, 4), "exact": round(run.score.exact, 4),
+            "calls": run.calls, "cache_hits": run.cache_hits, "note": note}  # fmt: skip
+
+
+def _peers(options: BenchOptions, subsets: dict[str, Path], work: Path, log: Log) -> dict[str, Any]:
+    log("peers: DSPy BootstrapFewShot against llama_cpp.server")
+    pairs = [(load_dataset(subsets[p.name]), p.eval_splits) for p in options.plans]
+    dspy = peer.dspy_baseline(pairs, work / "peer", k=options.few_shot_k, train_size=options.peer_train_size)
+    log(f"peers: DSPy {dspy.get('status')} {dspy.get('reason', '')}")
+    textgrad = {"status": "not run", "reason": "DSPy ran; TextGrad is the fallback only when DSPy cannot run"}
+    if dspy.get("status") in ("not run", "failed"):
+        textgrad["reason"] = "not implemented in this bench yet (TextGrad's optimizer replies are unparseable with "
+        textgrad["reason"] += "this model per spec/LOCAL-LLM.md)"
+    return {"dspy": dspy, "textgrad": textgrad}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def write_outputs(result: dict[str, Any], out: Path, markdown_path: Path | None) -> str:
+    """Write the JSON (and the markdown, if asked); returns the markdown text."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    text = markdown(result)
+    if markdown_path is not None:
+        markdown_path.parent.mkdir(parents=True, exist_ok=True)
+        markdown_path.write_text(text + "\n", encoding="utf-8")
+    return text

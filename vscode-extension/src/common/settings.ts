@@ -1,0 +1,96 @@
+/** Settings -> request parameters, and which secret (API key) each backend reads from its environment. */
+
+import type { EvaluateRequest, TrainRequest } from "./protocol";
+
+export type Backend = NonNullable<TrainRequest["backend"]>;
+export const BACKENDS: readonly Backend[] = ["local", "openai", "claude-agent"];
+
+export interface ExperienceSettings {
+  backend: Backend;
+  model: string;
+  endpoint: string;
+  concurrency: number;
+  reviewMode: boolean;
+  epochs: number;
+}
+
+export const DEFAULT_SETTINGS: ExperienceSettings = {
+  backend: "local",
+  model: "",
+  endpoint: "",
+  concurrency: 1,
+  reviewMode: false,
+  epochs: 3,
+};
+
+/** Read settings through a getter (vscode's WorkspaceConfiguration.get), falling back to defaults. */
+export function readSettings(get: <T>(key: string) => T | undefined): ExperienceSettings {
+  const backend = get<string>("backend");
+  const concurrency = get<number>("concurrency");
+  const epochs = get<number>("epochs");
+  return {
+    backend: BACKENDS.includes(backend as Backend) ? (backend as Backend) : DEFAULT_SETTINGS.backend,
+    model: (get<string>("model") ?? "").trim(),
+    endpoint: (get<string>("endpoint") ?? "").trim(),
+    concurrency: Number.isInteger(concurrency) && (concurrency ?? 0) >= 1 ? (concurrency as number) : 1,
+    reviewMode: get<boolean>("reviewMode") === true,
+    epochs: Number.isInteger(epochs) && (epochs ?? 0) >= 1 ? (epochs as number) : DEFAULT_SETTINGS.epochs,
+  };
+}
+
+export interface TrainPicks {
+  runDir: string;
+  dataset?: string;
+  backend?: Backend;
+  epochs?: number;
+  resume: boolean;
+}
+
+/** The `experience/train` params: the picks, then the settings (model and endpoint only when set). */
+export function buildTrainRequest(picks: TrainPicks, settings: ExperienceSettings): TrainRequest {
+  const backend = picks.backend ?? settings.backend;
+  const request: TrainRequest = {
+    runDir: picks.runDir,
+    backend,
+    epochs: picks.epochs ?? settings.epochs,
+    concurrency: settings.concurrency,
+    review: settings.reviewMode,
+    resume: picks.resume,
+  };
+  if (picks.dataset) {
+    request.dataset = picks.dataset;
+  }
+  if (settings.model) {
+    request.model = settings.model;
+  }
+  if (settings.endpoint && backend === "openai") {
+    request.baseUrl = settings.endpoint;
+  }
+  return request;
+}
+
+/** The `experience/evaluate` params for a run (dataset: the run's own unless one is given). */
+export function buildEvaluateRequest(runDir: string, settings: ExperienceSettings, dataset?: string): EvaluateRequest {
+  const request: EvaluateRequest = { runDir };
+  if (dataset) {
+    request.dataset = dataset;
+  }
+  if (settings.model) {
+    request.model = settings.model;
+  }
+  if (settings.endpoint && settings.backend === "openai") {
+    request.baseUrl = settings.endpoint;
+  }
+  return request;
+}
+
+/** Environment variable each backend reads its API key from (the key lives in SecretStorage). */
+export const SECRET_ENV: Record<Exclude<Backend, "local">, string> = {
+  openai: "LLM_API_KEY",
+  "claude-agent": "ANTHROPIC_API_KEY",
+};
+
+/** Secret storage key of a backend's API key. */
+export function secretKey(backend: Exclude<Backend, "local">): string {
+  return `experience.apiKey.${backend}`;
+}

@@ -1,0 +1,170 @@
+/** The "Runs" view: runs -> tensors -> experience entries (row, query keywords, step that wrote it) ->
+ * their files; and each run's pending changes (staged patches) in review mode. */
+import path from "node:path";
+import * as vscode from "vscode";
+
+import { errorText, type Daemon } from "../client/daemon";
+import { baseName, COLUMNS, type Column } from "../common/entryUri";
+import { formatCost, totals } from "../common/metrics";
+import { diffStats } from "../common/patch";
+import type { EntryInfo, PatchInfo } from "../common/protocol";
+import { entryUri } from "./entries";
+import type { Review } from "./review";
+import type { Runs } from "./runs";
+
+export type Node =
+  | { kind: "run"; runDir: string }
+  | { kind: "tensor"; runDir: string; name: string }
+  | { kind: "entry"; runDir: string; entry: EntryInfo }
+  | { kind: "file"; runDir: string; entry: EntryInfo; column: Column }
+  | { kind: "pending"; runDir: string; patches: PatchInfo[] }
+  | { kind: "patch"; runDir: string; patch: PatchInfo; fileName: string }
+  | { kind: "message"; text: string };
+
+/** File name of an entry's column (from the paths the daemon reports). */
+export function columnFile(entry: EntryInfo, column: Column): string {
+  return baseName(column === "query" ? entry.queryPath : column === "key" ? entry.keyPath : entry.valuePath);
+}
+
+/** Description of an entry: its query keywords and the step that wrote it. */
+export function entryDescription(entry: EntryInfo): string {
+  const words = entry.query.length ? entry.query.join(", ") : entry.filled ? "(no keywords)" : "(empty)";
+  return entry.step !== null ? `${words} · step ${entry.step}` : words;
+}
+
+export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+  private readonly entries = new Map<string, EntryInfo[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subscriptions: vscode.Disposable[];
+  readonly onDidChangeTreeData = this.emitter.event;
+
+  constructor(
+    private readonly daemon: Daemon,
+    private readonly runs: Runs,
+    private readonly review: Review,
+  ) {
+    this.subscriptions = [runs.onDidChange(() => this.refresh()), review.onDidChangeCodeLenses(() => this.refresh())];
+    daemon.onNotification("experience/entryChanged", () => this.refresh());
+  }
+
+  /** Redraw (debounced: training sends many changes at once). */
+  refresh(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.entries.clear();
+      this.emitter.fire(undefined);
+    }, 250);
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    const C = vscode.TreeItemCollapsibleState;
+    switch (node.kind) {
+      case "run": {
+        const item = new vscode.TreeItem(path.basename(node.runDir), C.Collapsed);
+        const t = totals(this.runs.loadedMetrics(node.runDir));
+        const job = this.runs.job(node.runDir);
+        item.id = `run:${node.runDir}`;
+        item.description = [job ? `${job}…` : "", `step ${t.step}`, t.loss !== undefined ? `loss ${t.loss.toFixed(3)}` : ""].filter(Boolean).join(" · ");
+        item.tooltip = `${node.runDir}\n${t.calls} LLM calls, ${formatCost(t.cost)}`;
+        item.iconPath = new vscode.ThemeIcon(job ? "sync~spin" : "beaker");
+        item.contextValue = "run";
+        return item;
+      }
+      case "tensor": {
+        const item = new vscode.TreeItem(node.name, C.Expanded);
+        item.id = `tensor:${node.runDir}:${node.name}`;
+        item.iconPath = new vscode.ThemeIcon("symbol-array");
+        item.contextValue = "tensor";
+        return item;
+      }
+      case "entry": {
+        const item = new vscode.TreeItem(`row ${node.entry.row}`, C.Collapsed);
+        item.id = `entry:${node.runDir}:${node.entry.row}`;
+        item.description = entryDescription(node.entry);
+        item.tooltip = node.entry.source ? `written at step ${node.entry.step} from sample ${node.entry.source}` : undefined;
+        item.iconPath = new vscode.ThemeIcon(node.entry.filled ? "note" : "circle-outline");
+        return item;
+      }
+      case "file": {
+        const fileName = columnFile(node.entry, node.column);
+        const uri = entryUri({ runDir: node.runDir, row: node.entry.row, column: node.column }, fileName);
+        const item = new vscode.TreeItem(uri, C.None);
+        item.id = `file:${node.runDir}:${node.entry.row}:${node.column}`;
+        item.label = fileName;
+        item.description = node.column;
+        item.command = { title: "Open entry", command: "vscode.open", arguments: [uri, { preview: false }] };
+        item.contextValue = "entryFile";
+        return item;
+      }
+      case "pending": {
+        const item = new vscode.TreeItem("Pending changes", C.Expanded);
+        item.id = `pending:${node.runDir}`;
+        item.description = String(node.patches.length);
+        item.iconPath = new vscode.ThemeIcon("git-pull-request");
+        return item;
+      }
+      case "patch": {
+        const { patch } = node;
+        const stats = diffStats(patch.diff);
+        const item = new vscode.TreeItem(`row ${patch.row} · ${node.fileName}`, C.None);
+        item.id = `patch:${node.runDir}:${patch.id}`;
+        item.description = `step ${patch.step} · +${stats.added} −${stats.removed}`;
+        item.tooltip = `${patch.id}${patch.sample ? ` from sample ${patch.sample}` : ""}\n\n${patch.diff}`;
+        item.iconPath = new vscode.ThemeIcon("diff");
+        item.contextValue = "stagedPatch";
+        const target = { runDir: node.runDir, row: patch.row, column: patch.column, patchId: patch.id, fileName: node.fileName };
+        item.command = { title: "Show diff", command: "experience.showPatchDiff", arguments: [target] };
+        return item;
+      }
+      case "message":
+        return new vscode.TreeItem(node.text, C.None);
+    }
+  }
+
+  private async entriesOf(runDir: string): Promise<EntryInfo[]> {
+    let found = this.entries.get(runDir);
+    if (!found) {
+      found = await this.daemon.request("experience/listEntries", { runDir });
+      this.entries.set(runDir, found);
+    }
+    return found;
+  }
+
+  async getChildren(node?: Node): Promise<Node[]> {
+    try {
+      if (!node) {
+        return this.runs.list().map((runDir) => ({ kind: "run", runDir }));
+      }
+      if (node.kind === "run") {
+        await this.runs.metrics(node.runDir);
+        const summary = await this.runs.summary(node.runDir);
+        const staged = await this.review.stagedPatches(node.runDir);
+        const children: Node[] = [{ kind: "tensor", runDir: node.runDir, name: `experience [${summary.shape.join(", ")}]` }];
+        return staged.length ? [{ kind: "pending", runDir: node.runDir, patches: staged }, ...children] : children;
+      }
+      if (node.kind === "tensor") {
+        return (await this.entriesOf(node.runDir)).map((entry) => ({ kind: "entry", runDir: node.runDir, entry }));
+      }
+      if (node.kind === "entry") {
+        return COLUMNS.map((column) => ({ kind: "file", runDir: node.runDir, entry: node.entry, column }));
+      }
+      if (node.kind === "pending") {
+        const entries = await this.entriesOf(node.runDir);
+        return node.patches.map((patch) => {
+          const entry = entries.find((e) => e.row === patch.row);
+          return { kind: "patch", runDir: node.runDir, patch, fileName: entry ? columnFile(entry, patch.column) : `${patch.column}.txt` };
+        });
+      }
+      return [];
+    } catch (error) {
+      return [{ kind: "message", text: `⚠ ${errorText(error)}` }];
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.subscriptions.forEach((d) => d.dispose());
+    this.emitter.dispose();
+  }
+}

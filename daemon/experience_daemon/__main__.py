@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -15,6 +16,8 @@ def guard_stdout() -> BinaryIO:
     sys.stdout.flush()
     protocol_fd = os.dup(sys.stdout.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray writes to fd 1 (native libraries) land on stderr
+    if isinstance(sys.stderr, io.TextIOWrapper):
+        sys.stderr.reconfigure(errors="backslashreplace")  # a log line never fails on a path's characters
     sys.stdout = sys.stderr
     return os.fdopen(protocol_fd, "wb")
 

@@ -187,7 +187,7 @@ def _bench(args: argparse.Namespace, service: Service) -> int:
 
     options = BenchOptions(quick=args.quick, seeds=tuple(range(args.seeds)), peers=not args.no_peers)
     options.cache = Path(args.cache) if args.cache else None
-    result = run_bench(options, log=lambda line: print(f"[bench] {line}", file=sys.stderr), events=service.events)
+    result = run_bench(options, log=lambda line: service.events(Log(f"bench: {line}")), events=service.events)
     print(write_outputs(result, Path(args.out), Path(args.markdown) if args.markdown else None))
     return 0
 

@@ -150,7 +150,10 @@ class ExperienceServer(LanguageServer):
             self.watcher = RunWatcher(self.loop, self.files_changed)
         open_runs = dict(self.service.sessions)
         for key, session in open_runs.items():
-            self.watcher.watch(key, session.run.experience_dir)
+            try:
+                self.watcher.watch(key, session.run.experience_dir)
+            except OSError as error:  # a folder deleted under us: serve on, unwatched
+                log.warning("cannot watch %s: %s", session.run.experience_dir, error)
         for key in list(self.watcher.watched):
             if key not in open_runs:
                 self.watcher.unwatch(key)

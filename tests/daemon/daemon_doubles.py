@@ -7,11 +7,12 @@ The daemon loads a factory from here through ``EXPERIENCE_TEST_BACKEND=daemon_do
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 from doubles import ScriptedBackend
-from experience.kernel import KernelTask
+from experience.kernel import Completion, KernelTask
 
 PAIRS = {
     "train": {
@@ -65,3 +66,18 @@ def copying() -> ScriptedBackend:
 def slow() -> ScriptedBackend:
     """The scripted translator at 0.3 s per call: a step takes seconds (to cancel mid-train)."""
     return ScriptedBackend(translator, delay=0.3)
+
+
+class NoisyBackend(ScriptedBackend):
+    """Writes to stdout on every call, from Python and at the file-descriptor level (as C libraries do)."""
+
+    async def complete(self, task: KernelTask) -> Completion:
+        """Make noise, then answer as the scripted translator."""
+        print("noise from print()")
+        os.write(1, b"noise from fd 1\n")
+        return await super().complete(task)
+
+
+def noisy() -> ScriptedBackend:
+    """The scripted translator that also writes to stdout."""
+    return NoisyBackend(translator)

@@ -97,6 +97,17 @@ async def test_cancel_request_cancels_the_train_request(start: StartDaemon, run_
         pass
 
 
+async def test_cancelling_the_progress_stops_training(start: StartDaemon, run_dir: Path, dataset: Path) -> None:
+    daemon = await start(backend="slow")
+    training = asyncio.ensure_future(daemon.request("experience/train", params(run_dir, dataset, **LONG)))
+    await first_step(daemon, run_dir)
+    (token, _reports), *_ = daemon.progress().items()
+    daemon.client.protocol.notify(types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token))
+    result = await training  # the user pressed Cancel on the notification: a normal answer, stopped
+    assert result["stopped"] is True and 1 <= result["step"] < 40
+    assert daemon.progress()[token][-1].message == f"stopped at step {result['step']}"
+
+
 async def test_a_run_locked_by_another_process_is_refused(daemon: Daemon, run_dir: Path, dataset: Path) -> None:
     await daemon.request("experience/train", params(run_dir, dataset))
     where = {"runDir": str(run_dir), "row": 0, "column": "key"}
@@ -143,3 +154,13 @@ async def test_a_new_run_needs_a_dataset_and_an_existing_one_is_never_replaced(
         await daemon.request("experience/train", params(run_dir, dataset, resume=False))
     assert "already holds a run" in caught.value.message
     assert not list(run_dir.parent.glob("*.bak-*"))
+
+
+async def test_stray_writes_to_stdout_do_not_corrupt_the_protocol(
+    start: StartDaemon, run_dir: Path, dataset: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    daemon = await start(backend="noisy")
+    result = await daemon.request("experience/train", params(run_dir, dataset))
+    assert result["step"] == 2
+    assert (await daemon.request("experience/status", {}))["runs"][0]["step"] == 2
+    await daemon.wait_for(lambda: "noise from fd 1" in capfd.readouterr().err, "the noise on stderr")

@@ -20,13 +20,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   daemon = new Daemon(log, () => secretEnv(context.secrets));
   const d = daemon;
   const runs = new Runs(d, context.workspaceState);
-  let review: Review | undefined;
-  const files = new EntryFileSystem(d, (runDir, step, id) => review?.findPatch(runDir, step, id) ?? Promise.resolve(undefined));
-  review = new Review(d, runs, files);
-  const tree = new RunsTree(d, runs, review);
-  const training = new Training(d, runs, review);
+  const files: EntryFileSystem = new EntryFileSystem(d, (runDir, step, id) => rv.findPatch(runDir, step, id));
+  const rv: Review = new Review(d, runs, files);
+  const tree = new RunsTree(d, runs, rv);
+  const training = new Training(d, runs, rv);
   const chart = new LossChart(runs);
-  const rv = review;
   const command = (id: string, run: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, run);
 
   context.subscriptions.push(

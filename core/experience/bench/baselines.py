@@ -87,8 +87,12 @@ def few_shot_baseline(
         runs = {seed: run_prompt(kernel, dataset, pairs, pick_shots(train, k, seed)) for seed in seeds}
         per_split[split] = summarize(runs, len(pairs))
         per_split[split]["shots"] = {str(s): [p.name for p in pick_shots(train, k, s)] for s in seeds}
-    return {"method": f"fixed few-shot prompt, k={k} random training pairs as chat turns", "k": k,
-            "seeds": list(seeds), "splits": per_split}  # fmt: skip
+    return {
+        "method": f"fixed few-shot prompt, k={k} random training pairs as chat turns",
+        "k": k,
+        "seeds": list(seeds),
+        "splits": per_split,
+    }
 
 
 def summarize(runs: dict[int, PromptRun], n: int) -> dict[str, Any]:

@@ -45,8 +45,13 @@ class Spread:
 
     def as_dict(self) -> dict[str, float | int]:
         """JSON form, rounded to 4 decimals."""
-        return {"mean": round(self.mean, 4), "std": round(self.std, 4), "min": round(self.min, 4),
-                "max": round(self.max, 4), "n": self.n}  # fmt: skip
+        return {
+            "mean": round(self.mean, 4),
+            "std": round(self.std, 4),
+            "min": round(self.min, 4),
+            "max": round(self.max, 4),
+            "n": self.n,
+        }
 
 
 def spread_dict(values: Sequence[float]) -> dict[str, float | int]:

@@ -94,16 +94,18 @@ def cost_per_epoch(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for epoch, recs in sorted(epochs.items()):
         n = max(sum(int(r["n"]) for r in recs), 1)
-        out.append({
-            "epoch": epoch,
-            "samples": n,
-            "steps": len(recs),
-            "calls_per_sample": round(sum(r["calls"] for r in recs) / n, 3),
-            "cache_hits_per_sample": round(sum(r["cache_hits"] for r in recs) / n, 3),
-            "prompt_tokens_per_sample": round(sum(r["prompt_tokens"] for r in recs) / n, 1),
-            "completion_tokens_per_sample": round(sum(r["completion_tokens"] for r in recs) / n, 1),
-            "seconds_per_sample": round(sum(r["seconds"] for r in recs) / n, 3),
-        })  # fmt: skip
+        out.append(
+            {
+                "epoch": epoch,
+                "samples": n,
+                "steps": len(recs),
+                "calls_per_sample": round(sum(r["calls"] for r in recs) / n, 3),
+                "cache_hits_per_sample": round(sum(r["cache_hits"] for r in recs) / n, 3),
+                "prompt_tokens_per_sample": round(sum(r["prompt_tokens"] for r in recs) / n, 1),
+                "completion_tokens_per_sample": round(sum(r["completion_tokens"] for r in recs) / n, 1),
+                "seconds_per_sample": round(sum(r["seconds"] for r in recs) / n, 3),
+            }
+        )
     return out
 
 
@@ -145,8 +147,11 @@ def learn(lab: Lab, plan: LearnPlan, dataset: Path, seeds: Sequence[int], work: 
 
 
 def _spreads(scores: Sequence[SplitScore]) -> dict[str, Any]:
-    return {"loss": spread_dict([x.loss for x in scores]), "exact": spread_dict([x.exact for x in scores]),
-            "n": scores[0].n if scores else 0}  # fmt: skip
+    return {
+        "loss": spread_dict([x.loss for x in scores]),
+        "exact": spread_dict([x.exact for x in scores]),
+        "n": scores[0].n if scores else 0,
+    }
 
 
 def _brief(scores: dict[str, list[SplitScore]], index: int) -> str:

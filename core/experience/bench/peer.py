@@ -40,14 +40,26 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def llama_server(log_path: Path, *, threads: int = 2, timeout: float = 90.0) -> Iterator[str]:
-    """Serve the local model with `python -m llama_cpp.server` on 127.0.0.1; yields the /v1 base URL."""
+def llama_server(log_path: Path, *, threads: int = 2, timeout: float = 90.0) -> Iterator[tuple[str, int]]:
+    """Serve the local model with `python -m llama_cpp.server` on 127.0.0.1; yields the /v1 base URL and its pid."""
     port = free_port()
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-        "--n_threads", str(threads), "--model_alias", SERVER_ALIAS,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(default_model_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        str(threads),
+        "--model_alias",
+        SERVER_ALIAS,
+    ]
     base_url = f"http://127.0.0.1:{port}/v1"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
@@ -65,7 +77,7 @@ def llama_server(log_path: Path, *, threads: int = 2, timeout: float = 90.0) -> 
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"llama_cpp.server did not answer within {timeout} s") from None
                     time.sleep(0.2)
-            yield base_url
+            yield base_url, process.pid
         finally:
             process.terminate()
             try:
@@ -73,6 +85,18 @@ def llama_server(log_path: Path, *, threads: int = 2, timeout: float = 90.0) -> 
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def process_peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory (VmHWM) of a running process in MiB; None where /proc cannot tell."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def run_child(job: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -122,18 +146,23 @@ def dspy_baseline(
     timeout: float = 900.0,
 ) -> dict[str, Any]:
     """BootstrapFewShot (k demos, metric = exact answer) per dataset; scores with parse failures as empty answers."""
-    out: dict[str, Any] = {"method": f"DSPy BootstrapFewShot (k={k}, dspy.Predict, exact-match metric)",
-                           "k": k, "train_size": train_size, "max_tokens": max_tokens}  # fmt: skip
+    out: dict[str, Any] = {
+        "method": f"DSPy BootstrapFewShot (k={k}, dspy.Predict, exact-match metric)",
+        "k": k,
+        "train_size": train_size,
+        "max_tokens": max_tokens,
+    }
     reason = dspy_available()
     if reason is not None:
         return out | {"status": "not run", "reason": reason}
     results: dict[str, Any] = {}
     try:
-        with llama_server(work / "llama-server.log") as base_url:
+        with llama_server(work / "llama-server.log") as (base_url, pid):
             out["server"] = {"command": "python -m llama_cpp.server", "n_threads": 2, "n_ctx": 4096}
             for dataset, splits in datasets:
                 results[dataset.name] = _one_dataset(dataset, splits, base_url, k, train_size, max_tokens, timeout)
-    except Exception as error:  # noqa: BLE001 - a peer failure is recorded, never raised
+            out["server"]["peak_rss_mb"] = process_peak_rss_mb(pid)
+    except Exception as error:
         return out | {"status": "failed", "reason": f"{type(error).__name__}: {error}", "datasets": results}
     failed = [name for name, r in results.items() if "error" in r]
     status = "ok" if not failed else "failed" if len(failed) == len(results) else "partial"
@@ -156,8 +185,8 @@ def _one_dataset(
     result = run_child(job, timeout)
     if "error" in result:
         return {"error": result["error"]}
-    summary: dict[str, Any] = {key: result.get(key) for key in ("dspy", "compile_seconds", "demos",
-                                                                "bootstrapped_demos", "compile_usage", "usage")}  # fmt: skip
+    keys = ("dspy", "compile_seconds", "demos", "bootstrapped_demos", "compile_usage", "usage")
+    summary: dict[str, Any] = {key: result.get(key) for key in keys}
     summary["splits"] = {}
     for split in splits:
         got = result["splits"][split]

@@ -42,12 +42,13 @@ class BenchOptions:
     seeds: tuple[int, ...] = (0, 1, 2)
     cache: Path | None = None
     plans: tuple[LearnPlan, ...] = PLANS
+    system_plan: LearnPlan = SYSTEM_PLAN
     system_steps: int = 2
     retrieval_rows: tuple[int, ...] = system.RETRIEVAL_ROWS
     core_n: int = 10_000
     few_shot_k: int = 3
     peers: bool = True
-    peer_train_size: int = 8
+    peer_train_size: int = 6
     backend: Callable[[], Backend] = local_backend
     datasets_root: Path | None = None
 
@@ -65,30 +66,35 @@ def run_bench(options: BenchOptions, log: Log = lambda _: None, events: EventSin
     result |= {"machine": machine(), "versions": versions()}
     work = Path(tempfile.mkdtemp(prefix="experience-bench-"))
     root = options.datasets_root or datasets_root()
-    peaks: dict[str, float] = {}
+    peaks: dict[str, float | None] = {}
     try:
         sys_kernel = Kernel(options.backend(), cache_path=work / "system-cache.sqlite")
         result["model"] = {"backend": sys_kernel.backend.name, "name": sys_kernel.backend.model}
         try:
             log(f"system: {options.system_steps} training steps cold, then the same steps from the cache")
+            plan = options.system_plan
+            lab = Lab(sys_kernel, events)
             figures, overhead = system.measure_overhead(
-                Lab(sys_kernel, events), SYSTEM_PLAN, root / SYSTEM_PLAN.path, work / "system", options.system_steps
+                lab, plan, root / plan.path, work / "system", options.system_steps
             )
         finally:
             sys_kernel.close()
-        peaks["system training steps"] = peak_rss_mb()
+        peaks["of the bench after the training steps"] = peak_rss_mb()
         details: dict[str, Any] = {"overhead": overhead}
         if options.quick:
             result["learning"] = {"skipped": "--quick"}
         else:
             _learning(options, root, work, result, log, events)
-            peaks["learning runs and baselines"] = peak_rss_mb()
+            peaks["of the bench after learning and baselines"] = peak_rss_mb()
+            server = result.get("peers", {}).get("dspy", {}).get("server", {})
+            if server.get("peak_rss_mb") is not None:
+                peaks["of llama_cpp.server (DSPy peer)"] = server["peak_rss_mb"]
         log(f"system: Jaccard top-k at {', '.join(f'{n:,}' for n in options.retrieval_rows)} rows")
         retrieval, details["retrieval"] = system.retrieval_figures(options.retrieval_rows)
-        peaks["retrieval"] = peak_rss_mb()
+        peaks["of the bench after retrieval (10^6-row index)"] = peak_rss_mb()
         log(f"system: make/slice/stack/diff/patch at {options.core_n:,} elements")
         core, details["core"] = system.core_figures(options.core_n)
-        peaks["core ops"] = peak_rss_mb()
+        peaks["of the bench after core ops"] = peak_rss_mb()
         figures += retrieval + core + system.memory_figures(peaks)
         result["system"] = {"figures": figures, "details": details}
     finally:
@@ -102,9 +108,9 @@ def _learning(
     options: BenchOptions, root: Path, work: Path, result: dict[str, Any], log: Log, events: EventSink
 ) -> None:
     cache = options.cache or work / "bench-cache.sqlite"
-    result["cache"] = {"path": str(cache) if options.cache else None, "fresh": options.cache is None,
-                       "note": "a fresh response cache per bench run: the first time a prompt is seen it is a "
-                               "real LLM call; repeats (e.g. a later seed's identical prompt) are cache hits"}  # fmt: skip
+    note = "a fresh response cache per bench run: the first time a prompt is seen it is a real LLM call; "
+    note += "repeats (e.g. a later seed's identical prompt) are cache hits"
+    result["cache"] = {"path": str(cache) if options.cache else None, "fresh": options.cache is None, "note": note}
     subsets = {
         p.name: write_subset(load_dataset(root / p.path), work / "data" / p.name, p.sizes, 0) for p in options.plans
     }
@@ -132,8 +138,14 @@ def _learning(
 
 def _zero(run: baselines.PromptRun) -> dict[str, Any]:
     note = "the same prompt as the empty experience's translation call; answers mostly come from the cache"
-    return {"n": run.score.n, "loss": round(run.score.loss, 4), "exact": round(run.score.exact, 4),
-            "calls": run.calls, "cache_hits": run.cache_hits, "note": note}  # fmt: skip
+    return {
+        "n": run.score.n,
+        "loss": round(run.score.loss, 4),
+        "exact": round(run.score.exact, 4),
+        "calls": run.calls,
+        "cache_hits": run.cache_hits,
+        "note": note,
+    }
 
 
 def _peers(options: BenchOptions, subsets: dict[str, Path], work: Path, log: Log) -> dict[str, Any]:

@@ -250,7 +250,3 @@ class Trainer:
             return {"stopped": True, "reason": str(error), **last}
         return last
 
-
-def texts_of(t: SymbolicTensor) -> list[str | None]:
-    """Texts of a tensor (helper for callers that only need strings)."""
-    return t.texts()

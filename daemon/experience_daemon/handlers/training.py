@@ -124,7 +124,8 @@ async def train(server: ExperienceServer, params: p.TrainRequest) -> p.TrainResu
             f"{run_dir} already holds a run; pass resume: true to continue it or choose another "
             "runDir (the daemon never moves a run aside)"
         )
-    fields: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in ("runDir", "resume", "workDoneToken")}
+    skip = {"runDir", "resume", *p.LSP_KEYS}
+    fields: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in skip}
     train_params = TrainParams(run_dir=run_dir, resume=resume, **fields)
     title = f"Training {Path(run_dir).name}"
     result = await run_job(
@@ -156,7 +157,7 @@ async def step(server: ExperienceServer, params: p.StepRequest) -> p.TrainResult
 
 async def evaluate(server: ExperienceServer, params: p.EvaluateRequest) -> p.EvalResult:
     """Evaluate a run's experience on a split (with progress; it runs to the end once started)."""
-    options: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in ("runDir", "workDoneToken")}
+    options: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in {"runDir", *p.LSP_KEYS}}
     run_dir = params["runDir"]
     result = await run_job(
         server,

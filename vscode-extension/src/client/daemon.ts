@@ -5,7 +5,6 @@ import {
   CloseAction,
   ErrorAction,
   LanguageClient,
-  ResponseError,
   State,
   Trace,
   WorkDoneProgress,
@@ -21,24 +20,12 @@ export type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | Wor
 import type { DaemonState } from "../common/metrics";
 import type { NotificationMethod, Notifications, ParamsOf, RequestMethod, ResultOf } from "../common/protocol";
 import { RestartBudget, Serializer } from "../common/restarts";
+import { errorText } from "./errors";
 import { checkInterpreter, resolveInterpreter } from "./python";
 
 export class DaemonUnavailable extends Error {}
 
 const LOG_LEVELS: Record<number, string> = { 0: "warning", 1: "debug", 2: "debug", 3: "info", 4: "warning", 5: "error" };
-
-/** Message of a failed request (a JSON-RPC error's message, else the error's text). */
-export function errorText(error: unknown): string {
-  if (error instanceof ResponseError || error instanceof Error) {
-    return error.message;
-  }
-  return String(error);
-}
-
-/** JSON-RPC error code of a failed request (undefined for other failures). */
-export function errorCode(error: unknown): number | undefined {
-  return error instanceof ResponseError ? error.code : undefined;
-}
 
 export class Daemon implements vscode.Disposable {
   private client: LanguageClient | undefined; // set only once start() has resolved

@@ -3,7 +3,8 @@
  * refused by the daemon and shown, never overwritten. Patch views (entry ± a patch) are read-only. */
 import * as vscode from "vscode";
 
-import { errorCode, errorText, type Daemon } from "../client/daemon";
+import type { Daemon } from "../client/daemon";
+import { errorCode, errorText } from "../client/errors";
 import { decodeEntryUri, encodeEntryUri, entryKey, type EntryUriParams } from "../common/entryUri";
 import { applyPatch, PatchError } from "../common/patch";
 import { ErrorCode, type EntryChangedNotification, type PatchInfo } from "../common/protocol";

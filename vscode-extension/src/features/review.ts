@@ -2,7 +2,8 @@
  * Accept · Reject"), decorations for the lines a patch removes or adds, and the diff/accept/reject commands. */
 import * as vscode from "vscode";
 
-import { errorText, type Daemon } from "../client/daemon";
+import type { Daemon } from "../client/daemon";
+import { errorText } from "../client/errors";
 import { baseName, decodeEntryUri, SCHEME, sameEntry, type EntryRef, type EntryUriParams } from "../common/entryUri";
 import { addedPreview, pendingMarks, pendingTitle } from "../common/patch";
 import type { PatchInfo } from "../common/protocol";

@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 
-import { errorText, type Daemon, type ProgressValue } from "../client/daemon";
+import type { Daemon, ProgressValue } from "../client/daemon";
+import { errorText } from "../client/errors";
 import type { ParamsOf, RequestMethod, ResultOf, TrainResult } from "../common/protocol";
 import { BACKENDS, buildEvaluateRequest, buildTrainRequest, readSettings, type Backend } from "../common/settings";
 import type { Review } from "./review";

@@ -3,7 +3,8 @@
 import path from "node:path";
 import * as vscode from "vscode";
 
-import { errorText, type Daemon } from "../client/daemon";
+import type { Daemon } from "../client/daemon";
+import { errorText } from "../client/errors";
 import { baseName, COLUMNS, type Column } from "../common/entryUri";
 import { formatCost, totals } from "../common/metrics";
 import { diffStats } from "../common/patch";

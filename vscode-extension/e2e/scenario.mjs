@@ -1,0 +1,134 @@
+// What a user does, in a real VS Code (code-server) in headless Chromium: train from the palette, watch
+// progress and the status bar, open and edit an entry, review a gradient and accept it.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+import { log } from "./tools.mjs";
+import { entryFile, filledRows, keyFile, patchRecords } from "./workspace.mjs";
+
+const MINUTE = 60_000;
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Poll `check` until it returns a truthy value (or throw `message` after `ms`). */
+async function until(check, ms, message) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(message);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** An entry row of the Runs view ("row 2" + its description; not a patch row "row 2 · key.py"). */
+const entryRow = (row) => new RegExp(`^row ${row}(?!\\d)(?!\\s*·)`);
+
+export async function scenario(ui, workspace) {
+  const page = ui.page;
+  const small = path.join(workspace, "runs", "small");
+  const e2e = path.join(workspace, "runs", "e2e");
+  const timings = {};
+  const mark = (name, since) => (timings[name] = Math.round((Date.now() - since) / 100) / 10);
+
+  let t = Date.now();
+  await ui.ready();
+  await ui.statusItem().locator(".codicon-beaker").first().waitFor({ state: "visible", timeout: 2 * MINUTE });
+  mark("workbenchAndDaemonReadySeconds", t);
+  await ui.shot("workbench-daemon-ready");
+
+  // 1. Train from the palette: a new run "runs/e2e" on the tiny dataset, local model, 1 epoch (review mode is on).
+  t = Date.now();
+  await ui.command("Experience: Train");
+  await ui.answer("Train: which run?", "New run", "New run");
+  await ui.answer("New run", "runs/e2e");
+  await ui.answer("Dataset", "tiny", "tiny");
+  await ui.answer("Backend", "local", "local");
+  await ui.answer("Epochs", "1");
+  const progress = ui.toast("Training e2e");
+  await progress.first().waitFor({ state: "visible", timeout: 30_000 });
+  await ui.shot("training-progress");
+  await ui.statusItem().filter({ hasText: /step 1/ }).first().waitFor({ state: "visible", timeout: 5 * MINUTE });
+  const statusText = (await ui.statusItem().first().innerText()).trim();
+  log(`status bar: ${statusText}`);
+  await ui.shot("status-bar-step");
+  const done = ui.toast(/Training e2e: step 1/);
+  await done.first().waitFor({ state: "visible", timeout: 5 * MINUTE });
+  mark("trainFromPaletteSeconds", t);
+  await ui.shot("training-done");
+  const staged = patchRecords(e2e).filter((p) => p.state === "staged");
+  if (staged.length === 0) {
+    throw new Error("review mode is on, yet training staged no patch in runs/e2e");
+  }
+
+  // 2. Open an entry of runs/small from the tree, edit it, save it: the file on disk changes.
+  t = Date.now();
+  const [row] = filledRows(small);
+  if (row === undefined) {
+    throw new Error("runs/small has no filled entry to open");
+  }
+  const file = keyFile(small, row);
+  const before = readFileSync(file, "utf8");
+  await ui.command("Experience: Focus on Runs View");
+  await ui.clickTree(/^small/);
+  await ui.clickTree(entryRow(row));
+  await ui.clickTree(new RegExp(`^${escapeRegExp(path.basename(file))}`));
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().waitFor({ state: "visible", timeout: 30_000 });
+  await until(async () => (await ui.editorText()).includes(before.split("\n")[0].trim()), 30_000, "the entry's text did not show in the editor");
+  await ui.shot("entry-open");
+  const marker = "# edited in VS Code (e2e)";
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type(marker);
+  await page.keyboard.press("Control+S");
+  await until(() => readFileSync(file, "utf8").includes(marker), 30_000, `saving did not change ${file}`);
+  mark("openEditSaveSeconds", t);
+  await ui.shot("entry-saved");
+
+  // 3. Review: open a staged gradient as a diff, then accept it from the entry's CodeLens.
+  t = Date.now();
+  const patch = staged.find((p) => p.column === "key") ?? staged[0];
+  const target = entryFile(e2e, patch.row, patch.column);
+  const targetName = path.basename(target);
+  const targetBefore = readFileSync(target, "utf8");
+  await ui.clickTree(/^small/); // collapse, so rows of the two runs cannot be confused
+  await ui.clickTree(/^e2e/);
+  await ui.clickTree(new RegExp(`^row ${patch.row} · ${escapeRegExp(targetName)}`));
+  await page.locator(".monaco-diff-editor").first().waitFor({ state: "visible", timeout: 30_000 });
+  await page.locator(".tab", { hasText: "↔" }).first().waitFor({ state: "visible", timeout: 10_000 });
+  await ui.shot("gradient-diff");
+  await ui.clickTree(entryRow(patch.row));
+  await ui.clickTree(new RegExp(`^${escapeRegExp(targetName)}`));
+  const lens = page.locator(".codelens-decoration", { hasText: "pending change" }).first();
+  await lens.waitFor({ state: "visible", timeout: 30_000 });
+  await ui.shot("entry-codelens");
+  await lens.locator("a", { hasText: /^Accept$/ }).click();
+  const accepted = await until(
+    () => patchRecords(e2e).find((p) => p.id === patch.id && p.state === "accepted"),
+    30_000,
+    `patch ${patch.id} was not accepted`,
+  );
+  const after = readFileSync(target, "utf8");
+  const firstAdded = patch.diff.split("\n").find((l) => l.startsWith("+") && !l.startsWith("+++"))?.slice(1);
+  if (after === targetBefore || (firstAdded && !after.includes(firstAdded))) {
+    throw new Error(`accepting ${patch.id} did not write its change into ${target}`);
+  }
+  await page.locator(".codelens-decoration", { hasText: "pending change" }).first().waitFor({ state: "hidden", timeout: 15_000 });
+  mark("reviewAcceptSeconds", t);
+  await ui.shot("patch-accepted");
+  log(`accepted ${accepted.id}: ${target} now has ${after.length} characters`);
+
+  // 4. The loss chart (a webview fed by experience/metrics).
+  await ui.command("Experience: Show Loss Chart");
+  await page.locator("iframe.webview").first().waitFor({ state: "attached", timeout: 20_000 });
+  await page.waitForTimeout(1500);
+  await ui.shot("loss-chart");
+  return { timings, statusText, acceptedPatch: accepted.id, editedFile: file, acceptedFile: target };
+}

@@ -1,0 +1,93 @@
+// Page helpers for VS Code's workbench in Chromium (selectors measured on code-server 4.139.1).
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+
+import { log } from "./tools.mjs";
+
+export const WIDGET = ".quick-input-widget";
+const INPUT = `${WIDGET} .quick-input-box input`;
+
+export class Ui {
+  constructor(page, shotsDir) {
+    this.page = page;
+    this.shotsDir = shotsDir;
+    this.count = 0;
+    mkdirSync(shotsDir, { recursive: true });
+  }
+
+  /** Save a numbered PNG screenshot of the whole window. */
+  async shot(name) {
+    this.count += 1;
+    const file = path.join(this.shotsDir, `${String(this.count).padStart(2, "0")}-${name}.png`);
+    await this.page.screenshot({ path: file });
+    log(`screenshot ${path.basename(file)}`);
+    return file;
+  }
+
+  /** Wait until the workbench (status bar) shows. */
+  async ready() {
+    await this.page.locator(".monaco-workbench .part.statusbar").waitFor({ state: "visible", timeout: 60_000 });
+  }
+
+  /** Run a palette command by its title ("Experience: Train"). */
+  async command(title) {
+    await this.closeQuickInput();
+    await this.page.keyboard.press("F1");
+    const input = this.page.locator(INPUT);
+    await input.waitFor({ state: "visible", timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = this.page.locator(`${WIDGET} .quick-input-list .monaco-list-row`, { hasText: title }).first();
+    await row.waitFor({ state: "visible", timeout: 15_000 });
+    await this.page.keyboard.press("Enter");
+  }
+
+  async closeQuickInput() {
+    if (await this.page.locator(WIDGET).isVisible()) {
+      await this.page.keyboard.press("Escape");
+      await this.page.locator(WIDGET).waitFor({ state: "hidden", timeout: 5000 });
+    }
+  }
+
+  /** Answer the quick input titled `title` (a pick: filter by `text`, the row must show `expect`). */
+  async answer(title, text, expect = undefined) {
+    const titleBox = this.page.locator(`${WIDGET} .quick-input-title`, { hasText: title });
+    await titleBox.waitFor({ state: "visible", timeout: 30_000 });
+    const input = this.page.locator(INPUT);
+    await input.fill(text);
+    if (expect !== undefined) {
+      const row = this.page.locator(`${WIDGET} .quick-input-list .monaco-list-row.focused`, { hasText: expect });
+      await row.waitFor({ state: "visible", timeout: 10_000 });
+    }
+    await this.page.keyboard.press("Enter");
+    await titleBox.waitFor({ state: "hidden", timeout: 10_000 });
+  }
+
+  /** The status-bar item of the extension. */
+  statusItem() {
+    return this.page.locator(".part.statusbar .statusbar-item", { has: this.page.locator(".codicon-beaker, .codicon-sync, .codicon-error") }).filter({ hasText: /Experience|step/ });
+  }
+
+  /** A notification toast whose text matches. */
+  toast(text) {
+    return this.page.locator(".notifications-toasts .notification-toast", { hasText: text });
+  }
+
+  /** A row of the Runs view. */
+  treeRow(text) {
+    return this.page.locator('.pane-body[aria-label*="Runs"] .monaco-list-row, .pane-body .monaco-list-row', { hasText: text });
+  }
+
+  /** Click a row of the Runs view (exactly the label given, first match). */
+  async clickTree(text) {
+    const row = this.treeRow(text).first();
+    await row.waitFor({ state: "visible", timeout: 30_000 });
+    await row.click();
+    return row;
+  }
+
+  /** Text of the visible lines of the active editor (NBSPs made plain spaces). */
+  async editorText() {
+    const lines = this.page.locator(".editor-instance .monaco-editor .view-lines").first();
+    return (await lines.innerText()).replace(/\u00a0/g, " ");
+  }
+}

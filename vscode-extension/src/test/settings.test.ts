@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { buildEvaluateRequest, buildTrainRequest, DEFAULT_SETTINGS, readSettings, SECRET_ENV, secretKey } from "../common/settings";
+
+const getter = (values: Record<string, unknown>) => <T>(key: string) => values[key] as T | undefined;
+
+test("settings fall back to defaults on missing or bad values", () => {
+  assert.deepEqual(readSettings(getter({})), DEFAULT_SETTINGS);
+  const bad = readSettings(getter({ backend: "gpt-9", concurrency: 0, epochs: 2.5 }));
+  assert.equal(bad.backend, "local");
+  assert.equal(bad.concurrency, 1);
+  assert.equal(bad.epochs, 3);
+});
+
+test("train request: picks first, settings after; model/endpoint only when set", () => {
+  const settings = readSettings(getter({ backend: "openai", model: " gpt-4o-mini ", endpoint: "http://127.0.0.1:8080/v1", concurrency: 8, reviewMode: true }));
+  const request = buildTrainRequest({ runDir: "/r", dataset: "/d", epochs: 1, resume: false }, settings);
+  assert.deepEqual(request, {
+    runDir: "/r",
+    dataset: "/d",
+    backend: "openai",
+    epochs: 1,
+    concurrency: 8,
+    review: true,
+    resume: false,
+    model: "gpt-4o-mini",
+    baseUrl: "http://127.0.0.1:8080/v1",
+  });
+  const local = buildTrainRequest({ runDir: "/r", backend: "local", resume: true }, settings);
+  assert.equal(local.baseUrl, undefined, "the endpoint is for the openai backend only");
+  assert.equal(local.dataset, undefined, "a resumed run keeps its dataset");
+  assert.equal(local.epochs, 3);
+});
+
+test("evaluate request uses the run's dataset unless one is given", () => {
+  assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS), { runDir: "/r" });
+  assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS, "/other"), { runDir: "/r", dataset: "/other" });
+});
+
+test("API keys map to the environment variables the backends read", () => {
+  assert.equal(SECRET_ENV.openai, "LLM_API_KEY");
+  assert.equal(SECRET_ENV["claude-agent"], "ANTHROPIC_API_KEY");
+  assert.notEqual(secretKey("openai"), secretKey("claude-agent"));
+});

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import type { EntryInfo, PatchInfo } from "../common/protocol";
+import type { Review } from "../features/review";
+import type { Runs } from "../features/runs";
+import { columnFile, entryDescription, RunsTree, type Node } from "../features/tree";
+import { FakeDaemon } from "./fakeDaemon";
+import { EventEmitter, TreeItemCollapsibleState } from "./mock/vscode";
+
+const runDir = "/w/runs/small";
+const entry = (row: number, filled: boolean): EntryInfo => ({
+  row,
+  query: filled ? ["factorial", "math"] : [],
+  queryPath: `${runDir}/experience/${String(row).padStart(4, "0")}/query.txt`,
+  keyPath: `${runDir}/experience/${String(row).padStart(4, "0")}/key.py`,
+  valuePath: `${runDir}/experience/${String(row).padStart(4, "0")}/value.viba`,
+  step: filled ? 1 : null,
+  source: filled ? "factorial" : null,
+  filled,
+});
+const staged: PatchInfo = { id: "1:1:2", step: 1, row: 1, column: "value", diff: "@@ -0,0 +1,2 @@\n+a\n+b\n", state: "staged", outcome: null, sample: "x" };
+
+function setup(patches: PatchInfo[]) {
+  const daemon = new FakeDaemon();
+  daemon.on("experience/listEntries", () => [entry(0, false), entry(1, true)]);
+  const runs = {
+    onDidChange: new EventEmitter<string | undefined>().event,
+    list: () => [runDir],
+    metrics: async () => [],
+    loadedMetrics: () => [{ step: 1, split: "val", loss: 0.5, calls: 4, cost: 0, promptTokens: 0, completionTokens: 0, cacheHits: 0 }],
+    summary: async () => ({ shape: [2, 3] }),
+    job: () => undefined,
+  } as unknown as Runs;
+  const review = { stagedPatches: async () => patches, onDidChangeCodeLenses: new EventEmitter<void>().event } as unknown as Review;
+  return new RunsTree(daemon.asDaemon(), runs, review);
+}
+
+test("runs -> tensor -> entries -> files, with keywords and the step that wrote each entry", async () => {
+  const tree = setup([]);
+  const [run] = await tree.getChildren();
+  const runItem = tree.getTreeItem(run);
+  assert.equal(runItem.label, "small");
+  assert.equal(runItem.description, "step 1 · loss 0.500");
+  const [tensor] = await tree.getChildren(run);
+  assert.equal((tensor as Extract<Node, { kind: "tensor" }>).name, "experience [2, 3]");
+  const entries = await tree.getChildren(tensor);
+  assert.deepEqual(entries.map((n) => tree.getTreeItem(n).description), ["(empty)", "factorial, math · step 1"]);
+  const files = await tree.getChildren(entries[1]);
+  const items = files.map((n) => tree.getTreeItem(n));
+  assert.deepEqual(items.map((i) => i.label), ["query.txt", "key.py", "value.viba"]);
+  assert.equal(items[1].command?.command, "vscode.open");
+  assert.equal(items[1].collapsibleState, TreeItemCollapsibleState.None);
+});
+
+test("pending changes come first under a run in review mode, each opening its diff", async () => {
+  const tree = setup([staged]);
+  const [run] = await tree.getChildren();
+  const [pending] = await tree.getChildren(run);
+  assert.equal(tree.getTreeItem(pending).label, "Pending changes");
+  const [p] = await tree.getChildren(pending);
+  const item = tree.getTreeItem(p);
+  assert.equal(item.label, "row 1 · value.viba");
+  assert.equal(item.description, "step 1 · +2 −0");
+  assert.equal(item.contextValue, "stagedPatch");
+  assert.deepEqual(item.command?.arguments?.[0], { runDir, row: 1, column: "value", patchId: "1:1:2", fileName: "value.viba" });
+});
+
+test("a daemon failure shows as a message node instead of an empty tree", async () => {
+  const daemon = new FakeDaemon();
+  const runs = { onDidChange: new EventEmitter<string | undefined>().event, list: () => [runDir], metrics: async () => [], summary: async () => Promise.reject(new Error("run is locked")) } as unknown as Runs;
+  const review = { onDidChangeCodeLenses: new EventEmitter<void>().event } as unknown as Review;
+  const tree = new RunsTree(daemon.asDaemon(), runs, review);
+  const [run] = await tree.getChildren();
+  const [message] = await tree.getChildren(run);
+  assert.equal(tree.getTreeItem(message).label, "⚠ run is locked");
+});
+
+test("helpers: file names from daemon paths; descriptions", () => {
+  assert.equal(columnFile(entry(3, true), "value"), "value.viba");
+  assert.equal(entryDescription({ ...entry(3, true), query: [], step: null }), "(no keywords)");
+});

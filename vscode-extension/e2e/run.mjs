@@ -103,7 +103,7 @@ async function main() {
   let outcome;
   try {
     const url = await phase("start code-server", () => server.start());
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, env });
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
     ui = new Ui(page, shots);

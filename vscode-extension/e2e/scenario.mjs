@@ -52,14 +52,14 @@ export async function scenario(ui, workspace) {
   await ui.answer("Backend", "local", "local");
   await ui.answer("Epochs", "1");
   const progress = ui.toast("Training e2e");
-  await progress.first().waitFor({ state: "visible", timeout: 30_000 });
+  await ui.waitOrFail(progress, 30_000);
   await ui.shot("training-progress");
-  await ui.statusItem().filter({ hasText: /step 1/ }).first().waitFor({ state: "visible", timeout: 5 * MINUTE });
+  await ui.waitOrFail(ui.statusItem().filter({ hasText: /step 1/ }), 5 * MINUTE);
   const statusText = (await ui.statusItem().first().innerText()).trim();
   log(`status bar: ${statusText}`);
   await ui.shot("status-bar-step");
   const done = ui.toast(/Training e2e: step 1/);
-  await done.first().waitFor({ state: "visible", timeout: 5 * MINUTE });
+  await ui.waitOrFail(done, 5 * MINUTE);
   mark("trainFromPaletteSeconds", t);
   await ui.shot("training-done");
   const staged = patchRecords(e2e).filter((p) => p.state === "staged");

@@ -72,6 +72,22 @@ export class Ui {
     return this.page.locator(".notifications-toasts .notification-toast", { hasText: text });
   }
 
+  /** Wait for `locator`, failing at once (with its text) if an error notification shows instead. */
+  async waitOrFail(locator, timeout) {
+    const error = this.page.locator(".notifications-toasts .notification-toast", { has: this.page.locator(".codicon-error") });
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      if (await locator.first().isVisible()) {
+        return;
+      }
+      if (await error.first().isVisible()) {
+        throw new Error(`VS Code showed an error: ${(await error.first().innerText()).trim()}`);
+      }
+      await this.page.waitForTimeout(250);
+    }
+    throw new Error(`timed out after ${timeout / 1000} s waiting for ${locator}`);
+  }
+
   /** A row of the Runs view. */
   treeRow(text) {
     return this.page.locator('.pane-body[aria-label*="Runs"] .monaco-list-row, .pane-body .monaco-list-row', { hasText: text });

@@ -83,6 +83,14 @@ def route_rows(
     return routes
 
 
+def answer_shape(rows: list[tuple[str | None, str | None, str | None]]) -> tuple[int, int | None]:
+    """(blocks, max lines) an answer may have: as many blocks as the longest example, twice its lines."""
+    values = [v for _, _, v in rows if v]
+    if not values:
+        return 1, None
+    return max(len(blocks(v)) for v in values), 2 * max(v.count("\n") + 1 for v in values)
+
+
 class StMoe(Function):
     """Mixture of experience: each input is translated with its top-k retrieved rows as examples."""
 
@@ -106,8 +114,9 @@ class StMoe(Function):
         rows = [[(table[3 * r], table[3 * r + 1], table[3 * r + 2]) for r in picks] for picks in spec.picks]
         tasks = [translate_task(spec, r, s or "") for r, s in zip(rows, sources, strict=True)]
         done = iter(spec.kernel.run([t for t, s in zip(tasks, sources, strict=True) if s]))
-        shape = [max((len(blocks(v)) for _, _, v in r if v), default=1) for r in rows]
-        outputs = [trim_blocks(next(done).text, n) if s else None for s, n in zip(sources, shape, strict=True)]
+        outputs = [
+            trim_blocks(next(done).text, *answer_shape(r)) if s else None for r, s in zip(rows, sources, strict=True)
+        ]
         ctx.save(spec=spec, sources=sources, outputs=outputs)
         coeff = torch.ones(len(sources), dtype=experience.coeff.dtype)
         return SymbolicTensor(coeff, Storage(outputs, (len(outputs),)))

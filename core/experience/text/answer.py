@@ -25,7 +25,23 @@ def blocks(text: str | None) -> list[str]:
     return ["\n".join(p) for p in parts if p]
 
 
-def trim_blocks(text: str, keep: int) -> str:
-    """Keep the first `keep` blocks of an answer (models ramble after the answer), cleaned."""
-    kept = blocks(clean_answer(text))[: max(keep, 1)]
-    return "\n\n".join(kept) + "\n" if kept else ""
+def _until_repeat(block: str) -> str:
+    """A block cut before the first line that repeats an earlier line of it (a generation loop)."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in block.split("\n"):
+        if line in seen:
+            break
+        seen.add(line)
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def trim_blocks(text: str, keep: int, max_lines: int | None = None) -> str:
+    """The answer cut to the shape of its examples: `keep` blocks, no looping lines, at most `max_lines` lines."""
+    kept = [_until_repeat(b) for b in blocks(clean_answer(text))[: max(keep, 1)]]
+    lines = "\n\n".join(kept).split("\n")
+    if max_lines is not None:
+        lines = lines[: max(max_lines, 1)]
+    result = "\n".join(lines).strip("\n")
+    return result + "\n" if result else ""

@@ -57,7 +57,8 @@ export class Daemon implements vscode.Disposable {
   /** Send a request (starting the daemon first if needed). */
   async request<M extends RequestMethod>(method: M, params: ParamsOf<M>, token?: vscode.CancellationToken): Promise<ResultOf<M>> {
     const client = this.client ?? (await this.start());
-    return client.sendRequest<ResultOf<M>>(method, params, token);
+    // Pass the token only when there is one: an explicit `undefined` would be sent as a second param.
+    return token ? client.sendRequest<ResultOf<M>>(method, params, token) : client.sendRequest<ResultOf<M>>(method, params);
   }
 
   /** Handle a notification from the daemon (kept across restarts). */

@@ -88,7 +88,7 @@ def answer_shape(rows: list[tuple[str | None, str | None, str | None]]) -> tuple
     values = [v for _, _, v in rows if v]
     if not values:
         return 1, None
-    return max(len(blocks(v)) for v in values), 2 * max(v.count("\n") + 1 for v in values)
+    return max(len(blocks(v)) for v in values), 2 * max(len(v.rstrip("\n").split("\n")) for v in values)
 
 
 class StMoe(Function):

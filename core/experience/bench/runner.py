@@ -91,7 +91,7 @@ def run_bench(options: BenchOptions, log: Log = lambda _: None, events: EventSin
                 peaks["of llama_cpp.server (DSPy peer)"] = server["peak_rss_mb"]
         log(f"system: Jaccard top-k at {', '.join(f'{n:,}' for n in options.retrieval_rows)} rows")
         retrieval, details["retrieval"] = system.retrieval_figures(options.retrieval_rows)
-        peaks["of the bench after retrieval (10^6-row index)"] = peak_rss_mb()
+        peaks[f"of the bench after retrieval ({max(options.retrieval_rows, default=0):,} rows)"] = peak_rss_mb()
         log(f"system: make/slice/stack/diff/patch at {options.core_n:,} elements")
         core, details["core"] = system.core_figures(options.core_n)
         peaks["of the bench after core ops"] = peak_rss_mb()

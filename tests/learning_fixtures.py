@@ -21,16 +21,16 @@ PAIRS = {
 }
 
 
-def write_dataset(root: Path, pairs: dict[str, dict[str, tuple[str, str]]] = PAIRS) -> Path:
-    """A dataset folder (manifest + splits) under `root`."""
-    folder = root / "tiny"
+def write_dataset(root: Path, pairs: dict[str, dict[str, tuple[str, str]]] = PAIRS, name: str = "tiny") -> Path:
+    """A dataset folder (manifest + splits) under `root/name`."""
+    folder = root / name
     for split, items in pairs.items():
         (folder / split).mkdir(parents=True, exist_ok=True)
         for name, (py, viba) in items.items():
             (folder / split / f"{name}.py").write_text(py, encoding="utf-8")
             (folder / split / f"{name}.viba").write_text(viba, encoding="utf-8")
     manifest = {
-        "name": "tiny",
+        "name": name,
         "source_ext": "py",
         "target_ext": "viba",
         "task_prompt": "Translate the Python function into Viba.",

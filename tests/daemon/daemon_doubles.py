@@ -6,13 +6,14 @@ The daemon loads a factory from here through ``EXPERIENCE_TEST_BACKEND=daemon_do
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from pathlib import Path
 
 from doubles import ScriptedBackend
 from experience.kernel import Completion, KernelTask
+from learning_fixtures import copying_translator as translator
+from learning_fixtures import write_dataset
+
+__all__ = ["PAIRS", "copying", "noisy", "slow", "translator", "write_dataset"]
 
 PAIRS = {
     "train": {
@@ -25,37 +26,6 @@ PAIRS = {
         "inc": ("def inc(a):\n    return a + 1\n", "inc :=\n  <- $a + 1\n"),
     },
 }
-
-
-def write_dataset(root: Path, pairs: dict[str, dict[str, tuple[str, str]]] = PAIRS, name: str = "tiny") -> Path:
-    """A dataset folder (manifest.json + train/ + val/) under `root`."""
-    folder = root / name
-    for split, items in pairs.items():
-        (folder / split).mkdir(parents=True, exist_ok=True)
-        for stem, (py, viba) in items.items():
-            (folder / split / f"{stem}.py").write_text(py, encoding="utf-8")
-            (folder / split / f"{stem}.viba").write_text(viba, encoding="utf-8")
-    manifest = {
-        "name": name,
-        "source_ext": "py",
-        "target_ext": "viba",
-        "task_prompt": "Translate the Python function into Viba.",
-        "splits": {s: s for s in pairs},
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
-
-
-def translator(task: KernelTask) -> str:
-    """Keyword calls name the function; translations copy the nearest shot renamed, else miss."""
-    source = task.messages[-1].content
-    match = re.search(r"def (\w+)", source)
-    name = match.group(1) if match else "f"
-    if task.tag == "query":
-        return f"{name}\nmath"
-    if len(task.messages) >= 4:
-        return "```\n" + re.sub(r"^\w+", name, task.messages[-2].content) + "\n```"
-    return f"func {name}(a) {{ return a }}"
 
 
 def copying() -> ScriptedBackend:

@@ -108,7 +108,7 @@ async function main() {
     const page = await context.newPage();
     ui = new Ui(page, shots);
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
-    outcome = await phase("scenario", () => scenario(ui, workspace));
+    outcome = await phase("scenario", () => scenario(ui, workspace, server.child.pid));
   } catch (error) {
     log(`FAILED: ${error.stack ?? error}`);
     if (ui) {

@@ -1,5 +1,6 @@
 // What a user does, in a real VS Code (code-server) in headless Chromium: train from the palette, watch
 // progress and the status bar, open and edit an entry, review a gradient and accept it.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -30,7 +31,7 @@ async function until(check, ms, message) {
 /** An entry row of the Runs view ("row 2" + its description; not a patch row "row 2 · key.py"). */
 const entryRow = (row) => new RegExp(`^row ${row}(?!\\d)(?!\\s*·)`);
 
-export async function scenario(ui, workspace) {
+export async function scenario(ui, workspace, serverPid) {
   const page = ui.page;
   const small = path.join(workspace, "runs", "small");
   const e2e = path.join(workspace, "runs", "e2e");
@@ -125,7 +126,27 @@ export async function scenario(ui, workspace) {
   await ui.shot("patch-accepted");
   log(`accepted ${accepted.id}: ${target} now has ${after.length} characters`);
 
-  // 4. The loss chart (a webview fed by experience/metrics).
+  // 4. A crashed daemon is reported and restarted; 'Experience: Restart Daemon' brings a fresh one.
+  t = Date.now();
+  const daemonPid = () => {
+    const found = spawnSync("pgrep", ["-g", String(serverPid), "-f", "experience_daemon --stdio"], { encoding: "utf8" });
+    return found.stdout.trim().split("\n").filter(Boolean).map(Number);
+  };
+  const [first] = daemonPid();
+  if (!first) {
+    throw new Error("no daemon process under code-server");
+  }
+  process.kill(first, "SIGKILL");
+  await ui.toast("exited unexpectedly").first().waitFor({ state: "visible", timeout: 30_000 });
+  await until(() => daemonPid().some((pid) => pid !== first), 30_000, "the crashed daemon was not restarted");
+  await ui.shot("daemon-crash-restarted");
+  const [second] = daemonPid();
+  await ui.command("Experience: Restart Daemon");
+  await until(() => daemonPid().length === 1 && daemonPid()[0] !== second, 30_000, "'Experience: Restart Daemon' did not start a new daemon");
+  await ui.statusItem().locator(".codicon-beaker").first().waitFor({ state: "visible", timeout: 60_000 });
+  mark("crashAndRestartSeconds", t);
+
+  // 5. The loss chart (a webview fed by experience/metrics).
   await ui.command("Experience: Show Loss Chart");
   await page.locator("iframe.webview").first().waitFor({ state: "attached", timeout: 20_000 });
   await page.waitForTimeout(1500);

@@ -102,6 +102,7 @@ export function writeUserSettings(userDataDir) {
     "editor.codeLens": true,
     "files.autoSave": "off",
     "window.restoreWindows": "none",
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
     "experience.reviewMode": true,
     "experience.epochs": 1,
   };

@@ -55,7 +55,7 @@ export function renderLossChart(series: readonly Series[], width = 640, height =
   const y = (loss: number) => pad.top + (1 - loss / maxLoss) * (height - pad.top - pad.bottom);
   const f = (v: number) => v.toFixed(1);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="loss per step">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:${width}px" viewBox="0 0 ${width} ${height}" role="img" aria-label="loss per step">`,
     `<line x1="${pad.left}" y1="${f(y(0))}" x2="${width - pad.right}" y2="${f(y(0))}" stroke="currentColor" opacity="0.5"/>`,
     `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${f(y(0))}" stroke="currentColor" opacity="0.5"/>`,
   ];

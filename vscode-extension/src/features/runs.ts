@@ -42,7 +42,14 @@ export class Runs implements vscode.Disposable {
     }
     this.watcher = vscode.workspace.createFileSystemWatcher("**/run.json");
     this.watcher.onDidCreate((uri) => this.add(path.dirname(uri.fsPath)));
-    this.watcher.onDidChange((uri) => this.changed(canonical(path.dirname(uri.fsPath))));
+    this.watcher.onDidChange((uri) => {
+      const runDir = canonical(path.dirname(uri.fsPath));
+      if (this.jobs.has(runDir)) {
+        this.changed(runDir); // our own job: its metrics arrive as notifications
+      } else {
+        this.reloadMetrics(runDir); // trained elsewhere (the CLI, another window): read the file again
+      }
+    });
     daemon.onNotification("experience/metrics", ({ runDir, record }) => this.onMetrics(runDir, record));
   }
 

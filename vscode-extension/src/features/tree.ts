@@ -135,7 +135,9 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
   async getChildren(node?: Node): Promise<Node[]> {
     try {
       if (!node) {
-        return this.runs.list().map((runDir) => ({ kind: "run", runDir }));
+        const dirs = this.runs.list();
+        await Promise.all(dirs.map((runDir) => this.runs.metrics(runDir))); // descriptions show step and loss
+        return dirs.map((runDir) => ({ kind: "run", runDir }));
       }
       if (node.kind === "run") {
         await this.runs.metrics(node.runDir);

@@ -1,7 +1,7 @@
 // What a user does, in a real VS Code (code-server) in headless Chromium: train from the palette, watch
 // progress and the status bar, open and edit an entry, review a gradient and accept it.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { log } from "./tools.mjs";
@@ -40,7 +40,11 @@ export async function scenario(ui, workspace, serverPid) {
 
   let t = Date.now();
   await ui.ready();
-  await ui.statusItem().locator(".codicon-beaker").first().waitFor({ state: "visible", timeout: 2 * MINUTE });
+  await ui
+    .statusItem()
+    .locator(".codicon-beaker")
+    .first()
+    .waitFor({ state: "visible", timeout: 2 * MINUTE });
   mark("workbenchAndDaemonReadySeconds", t);
   await ui.shot("workbench-daemon-ready");
 
@@ -63,6 +67,10 @@ export async function scenario(ui, workspace, serverPid) {
   await ui.waitOrFail(done, 5 * MINUTE);
   mark("trainFromPaletteSeconds", t);
   await ui.shot("training-done");
+  const finalStatus = (await ui.statusItem().first().innerText()).trim();
+  if (!/step 1 · val loss \d\.\d+ · [1-9]\d* calls? · \$/.test(finalStatus)) {
+    throw new Error(`the status bar should show step, val loss and the model calls made; it shows '${finalStatus}'`);
+  }
   const staged = patchRecords(e2e).filter((p) => p.state === "staged");
   if (staged.length === 0) {
     throw new Error("review mode is on, yet training staged no patch in runs/e2e");
@@ -81,7 +89,11 @@ export async function scenario(ui, workspace, serverPid) {
   await ui.clickTree(entryRow(row));
   await ui.clickTree(new RegExp(`^${escapeRegExp(path.basename(file))}`));
   await page.locator(".editor-instance .monaco-editor .view-lines").first().waitFor({ state: "visible", timeout: 30_000 });
-  await until(async () => (await ui.editorText()).includes(before.split("\n")[0].trim()), 30_000, "the entry's text did not show in the editor");
+  await until(
+    async () => (await ui.editorText()).includes(before.split("\n")[0].trim()),
+    30_000,
+    "the entry's text did not show in the editor",
+  );
   await ui.shot("entry-open");
   const marker = "# edited in VS Code (e2e)";
   await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
@@ -92,6 +104,24 @@ export async function scenario(ui, workspace, serverPid) {
   await until(() => readFileSync(file, "utf8").includes(marker), 30_000, `saving did not change ${file}`);
   mark("openEditSaveSeconds", t);
   await ui.shot("entry-saved");
+
+  // 2b. A conflict: the file changes on disk while the editor holds an unsaved edit. Saving is refused
+  // and shown; the disk keeps the other change.
+  const onDisk = `# changed on disk\n${readFileSync(file, "utf8")}`;
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("# unsaved second edit");
+  writeFileSync(file, onDisk);
+  await page.waitForTimeout(2000); // the daemon's file watcher notices the hand edit
+  await page.keyboard.press("Control+S");
+  const conflict = page.locator(".notifications-toasts .notification-toast", { hasText: /newer|changed since you opened it/ });
+  await conflict.first().waitFor({ state: "visible", timeout: 30_000 });
+  await ui.shot("save-conflict");
+  if (readFileSync(file, "utf8") !== onDisk) {
+    throw new Error("a save over a newer version on disk overwrote it");
+  }
+  await ui.command("File: Revert File");
+  await until(async () => (await ui.editorText()).includes("# changed on disk"), 15_000, "reverting did not load the disk version");
+  await ui.command("Notifications: Clear All Notifications");
 
   // 3. Review: open a staged gradient as a diff, then accept it from the entry's CodeLens.
   t = Date.now();
@@ -117,7 +147,10 @@ export async function scenario(ui, workspace, serverPid) {
     `patch ${patch.id} was not accepted`,
   );
   const after = readFileSync(target, "utf8");
-  const firstAdded = patch.diff.split("\n").find((l) => l.startsWith("+") && !l.startsWith("+++"))?.slice(1);
+  const firstAdded = patch.diff
+    .split("\n")
+    .find((l) => l.startsWith("+") && !l.startsWith("+++"))
+    ?.slice(1);
   if (after === targetBefore || (firstAdded && !after.includes(firstAdded))) {
     throw new Error(`accepting ${patch.id} did not write its change into ${target}`);
   }
@@ -139,11 +172,39 @@ export async function scenario(ui, workspace, serverPid) {
   process.kill(first, "SIGKILL");
   await ui.toast("exited unexpectedly").first().waitFor({ state: "visible", timeout: 30_000 });
   await until(() => daemonPid().some((pid) => pid !== first), 30_000, "the crashed daemon was not restarted");
-  await ui.shot("daemon-crash-restarted");
+  await ui.page.waitForTimeout(500);
+  await ui.shot("daemon-crash-reported");
   const [second] = daemonPid();
   await ui.command("Experience: Restart Daemon");
-  await until(() => daemonPid().length === 1 && daemonPid()[0] !== second, 30_000, "'Experience: Restart Daemon' did not start a new daemon");
+  await until(
+    () => daemonPid().length === 1 && daemonPid()[0] !== second,
+    30_000,
+    "'Experience: Restart Daemon' did not start a new daemon",
+  );
   await ui.statusItem().locator(".codicon-beaker").first().waitFor({ state: "visible", timeout: 60_000 });
+  // Changing experience.pythonPath restarts the daemon with that interpreter.
+  const [third] = daemonPid();
+  const python = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
+  await ui.command("Preferences: Open Settings (UI)");
+  await page.locator(".settings-editor").first().waitFor({ state: "visible", timeout: 20_000 });
+  // A machine-overridable setting: in a remote window (code-server) it lives in the Remote tab.
+  await page.locator(".settings-editor .settings-tabs-widget .action-label", { hasText: "Remote" }).first().click();
+  await page.keyboard.press("Control+F"); // focus the settings search box
+  await page.keyboard.type("experience.pythonPath");
+  const setting = page.locator(".settings-editor .setting-item-contents", { hasText: "Python Path" }).first();
+  await setting.waitFor({ state: "visible", timeout: 20_000 });
+  await setting.locator("input").first().fill(python);
+  await page.keyboard.press("Tab");
+  await until(
+    () =>
+      daemonPid().length === 1 && daemonPid()[0] !== third && readFileSync(`/proc/${daemonPid()[0]}/cmdline`, "utf8").startsWith(python),
+    30_000,
+    "changing experience.pythonPath did not restart the daemon with that interpreter",
+  );
+  await ui.statusItem().locator(".codicon-beaker").first().waitFor({ state: "visible", timeout: 60_000 });
+  await ui.page.waitForTimeout(500);
+  await ui.shot("daemon-restarted");
+  await ui.closeSettings();
   mark("crashAndRestartSeconds", t);
 
   // 5. The loss chart (a webview fed by experience/metrics).
@@ -151,5 +212,14 @@ export async function scenario(ui, workspace, serverPid) {
   await page.locator("iframe.webview").first().waitFor({ state: "attached", timeout: 20_000 });
   await page.waitForTimeout(1500);
   await ui.shot("loss-chart");
+
+  // 6. Evaluate runs/small (with the hand edit) from the palette: a progress notification, then the result.
+  t = Date.now();
+  await ui.command("Experience: Evaluate");
+  await ui.answer("Evaluate which run?", "small", "small");
+  const evaluated = ui.toast(/Evaluation of small: loss \d\.\d+, exact \d+%, n 1\./);
+  await ui.waitOrFail(evaluated, 5 * MINUTE);
+  mark("evaluateSeconds", t);
+  await ui.shot("evaluated");
   return { timings, statusText, acceptedPatch: accepted.id, editedFile: file, acceptedFile: target };
 }

@@ -39,10 +39,11 @@ export function ensureAptPackages() {
   log(`installing Debian packages: ${missing.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const sudo = process.getuid && process.getuid() !== 0 ? ["sudo"] : [];
-  const apt = (args) => spawnSync(sudo[0] ?? "apt-get", sudo.length ? ["apt-get", ...args] : args, {
-    stdio: "inherit",
-    env,
-  });
+  const apt = (args) =>
+    spawnSync(sudo[0] ?? "apt-get", sudo.length ? ["apt-get", ...args] : args, {
+      stdio: "inherit",
+      env,
+    });
   if (apt(["install", "-y", "--no-install-recommends", ...missing]).status !== 0) {
     if (apt(["update"]).status !== 0 || apt(["install", "-y", "--no-install-recommends", ...missing]).status !== 0) {
       throw new Error(`apt-get install ${missing.join(" ")} failed; install them by hand and rerun`);
@@ -80,8 +81,11 @@ export function ensureCodeServer(toolsDir, node24, env) {
     mkdirSync(prefix, { recursive: true });
     writeFileSync(path.join(prefix, "package.json"), '{"name":"e2e-code-server","private":true}\n');
     log(`installing code-server ${CODE_SERVER_VERSION} (about 95 s)`);
+    // Drop the npm_* variables of an outer `npm run e2e`: code-server's postinstall reads the Node version
+    // from npm_config_user_agent, which would still name the outer npm's Node 20.
+    const outer = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("npm_") || k === "npm_config_cache"));
     const nodeEnv = {
-      ...env,
+      ...outer,
       PATH: `${path.join(node24, "bin")}:${env.PATH}`,
       npm_config_nodedir: node24,
       npm_config_update_notifier: "false",
@@ -114,8 +118,6 @@ export function checkPython(env) {
       encoding: "utf8",
     }).trim();
   } catch (error) {
-    throw new Error(
-      "python3 cannot import experience: install the project first (pip install -e <repo root>). " + String(error),
-    );
+    throw new Error("python3 cannot import experience: install the project first (pip install -e <repo root>)", { cause: error });
   }
 }

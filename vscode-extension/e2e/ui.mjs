@@ -19,6 +19,7 @@ export class Ui {
   async shot(name) {
     this.count += 1;
     const file = path.join(this.shotsDir, `${String(this.count).padStart(2, "0")}-${name}.png`);
+    await this.page.waitForTimeout(400); // let notifications finish fading in
     await this.page.screenshot({ path: file });
     log(`screenshot ${path.basename(file)}`);
     return file;
@@ -48,6 +49,19 @@ export class Ui {
     }
   }
 
+  /** Close the Settings editor (a modal in VS Code 1.139): Escape, else its close button. */
+  async closeSettings() {
+    const settings = this.page.locator(".settings-editor").first();
+    for (let i = 0; i < 3 && (await settings.isVisible()); i++) {
+      await this.page.keyboard.press("Escape");
+      await this.page.waitForTimeout(300);
+    }
+    if (await settings.isVisible()) {
+      await this.page.locator('[aria-label^="Close"]:visible, .codicon-close:visible').first().click();
+      await settings.waitFor({ state: "hidden", timeout: 5000 });
+    }
+  }
+
   /** Answer the quick input titled `title` (a pick: filter by `text`, the row must show `expect`). */
   async answer(title, text, expect = undefined) {
     const titleBox = this.page.locator(`${WIDGET} .quick-input-title`, { hasText: title });
@@ -64,7 +78,9 @@ export class Ui {
 
   /** The status-bar item of the extension. */
   statusItem() {
-    return this.page.locator(".part.statusbar .statusbar-item", { has: this.page.locator(".codicon-beaker, .codicon-sync, .codicon-error") }).filter({ hasText: /Experience|step/ });
+    return this.page
+      .locator(".part.statusbar .statusbar-item", { has: this.page.locator(".codicon-beaker, .codicon-sync, .codicon-error") })
+      .filter({ hasText: /Experience|step/ });
   }
 
   /** A notification toast whose text matches. */

@@ -13,7 +13,10 @@ export const VAL_PAIR = "grade";
 export function makeTinyDataset(repoRoot, dir) {
   const viba = path.join(repoRoot, "datasets", "viba");
   const manifest = JSON.parse(readFileSync(path.join(viba, "manifest.json"), "utf8"));
-  for (const [split, name] of [["train", TRAIN_PAIR], ["val", VAL_PAIR]]) {
+  for (const [split, name] of [
+    ["train", TRAIN_PAIR],
+    ["val", VAL_PAIR],
+  ]) {
     mkdirSync(path.join(dir, split), { recursive: true });
     for (const ext of [manifest.source_ext, manifest.target_ext]) {
       cpSync(path.join(viba, split, `${name}.${ext}`), path.join(dir, split, `${name}.${ext}`));
@@ -32,14 +35,33 @@ export function makeTinyDataset(repoRoot, dir) {
 /** A fresh workspace (its path has a space and a non-ASCII letter on purpose). */
 export function makeWorkspace(root, repoRoot, env) {
   const workspace = path.join(root, "wörk space");
-  rmSync(workspace, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
+  rmSync(path.join(env.XDG_CACHE_HOME, "experience"), { recursive: true, force: true }); // the daemon's LLM cache
   mkdirSync(path.join(workspace, "runs"), { recursive: true });
   makeTinyDataset(repoRoot, path.join(workspace, "tiny"));
   log("training runs/small with the CLI (local model, 1 step)");
   const started = Date.now();
   const cli = spawnSync(
     "python3",
-    ["-m", "experience_daemon.cli", "train", "--dataset", "tiny", "--run-dir", "runs/small", "--epochs", "1", "--rows", "4", "--max-steps", "1", "--quiet"],
+    // Its own response cache: the daemon's training below must call the model, not reuse these answers.
+    [
+      "-m",
+      "experience_daemon.cli",
+      "train",
+      "--dataset",
+      "tiny",
+      "--run-dir",
+      "runs/small",
+      "--epochs",
+      "1",
+      "--rows",
+      "4",
+      "--max-steps",
+      "1",
+      "--quiet",
+      "--cache",
+      path.join(root, "cli-cache.sqlite"),
+    ],
     { cwd: workspace, env, encoding: "utf8" },
   );
   if (cli.status !== 0) {
@@ -86,8 +108,8 @@ export function patchRecords(runDir) {
     .flatMap((n) => JSON.parse(readFileSync(path.join(dir, n), "utf8")));
 }
 
-/** code-server's user settings: quiet, no trust prompt, review mode on, 1 epoch offered. */
-export function writeUserSettings(userDataDir) {
+/** code-server's user settings: quiet, no trust prompt, review mode on, 1 epoch offered (plus `extra`). */
+export function writeUserSettings(userDataDir, extra = {}) {
   const settings = {
     "telemetry.telemetryLevel": "off",
     "update.mode": "none",
@@ -105,6 +127,7 @@ export function writeUserSettings(userDataDir) {
     "workbench.secondarySideBar.defaultVisibility": "hidden",
     "experience.reviewMode": true,
     "experience.epochs": 1,
+    ...extra,
   };
   mkdirSync(path.join(userDataDir, "User"), { recursive: true });
   writeFileSync(path.join(userDataDir, "User", "settings.json"), `${JSON.stringify(settings, null, 2)}\n`);

@@ -14,5 +14,8 @@ if (files.length === 0) {
   process.stderr.write(`no tests in ${dir}; run node scripts/build.mjs --tests first\n`);
   process.exit(1);
 }
-const run = spawnSync(process.execPath, ["--enable-source-maps", "--test", "--test-reporter=spec", ...files], { stdio: "inherit", cwd: root });
+const run = spawnSync(process.execPath, ["--enable-source-maps", "--test", "--test-reporter=spec", ...files], {
+  stdio: "inherit",
+  cwd: root,
+});
 process.exit(run.status ?? 1);

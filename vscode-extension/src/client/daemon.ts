@@ -1,5 +1,6 @@
 /** The daemon: started in the user's Python with vscode-languageclient over stdio; restarted on demand,
  * on setting changes (debounced, serialized) and after a crash (a limited number of times). */
+import readline from "node:readline";
 import * as vscode from "vscode";
 import {
   CloseAction,
@@ -15,10 +16,16 @@ import {
   type WorkDoneProgressReport,
 } from "vscode-languageclient/node";
 
+/** Call `onLine` for each line of a stream. */
+function lines(input: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on("line", onLine);
+}
+
 export type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
 import type { DaemonState } from "../common/metrics";
 import type { NotificationMethod, Notifications, ParamsOf, RequestMethod, ResultOf } from "../common/protocol";
+import { StderrLevels } from "../common/logLevels";
 import { RestartBudget, Serializer } from "../common/restarts";
 import { errorText } from "./errors";
 import { checkInterpreter, resolveInterpreter } from "./python";
@@ -26,6 +33,19 @@ import { checkInterpreter, resolveInterpreter } from "./python";
 export class DaemonUnavailable extends Error {}
 
 const LOG_LEVELS: Record<number, string> = { 0: "warning", 1: "debug", 2: "debug", 3: "info", 4: "warning", 5: "error" };
+
+/** Resolve once the client is no longer starting (or after `ms`). */
+function settled(client: LanguageClient, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    const listener = client.onDidChangeState((e) => e.newState !== State.Starting && done());
+    function done(): void {
+      clearTimeout(timer);
+      listener.dispose();
+      resolve();
+    }
+  });
+}
 
 export class Daemon implements vscode.Disposable {
   private client: LanguageClient | undefined; // set only once start() has resolved
@@ -36,13 +56,16 @@ export class Daemon implements vscode.Disposable {
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private _state: DaemonState = "stopped";
+  private readonly levelWatch: vscode.Disposable;
   readonly onDidChangeState = this.stateEmitter.event;
 
   constructor(
     readonly log: vscode.LogOutputChannel,
     private readonly extraEnv: () => Promise<Record<string, string>>,
   ) {
-    log.onDidChangeLogLevel((level) => this.client?.setTrace(level === vscode.LogLevel.Trace ? Trace.Verbose : Trace.Off));
+    this.levelWatch = log.onDidChangeLogLevel((level) =>
+      this.client?.setTrace(level === vscode.LogLevel.Trace ? Trace.Verbose : Trace.Off),
+    );
   }
 
   get state(): DaemonState {
@@ -122,6 +145,13 @@ export class Daemon implements vscode.Disposable {
       documentSelector: [],
       outputChannel: this.log,
       traceOutputChannel: this.log,
+      stdioOptions: {
+        stdout: (input) => lines(input, (line) => this.log.info(line)),
+        stderr: (input) => {
+          const levels = new StderrLevels();
+          lines(input, (line) => this.log[levels.of(line)](line));
+        },
+      },
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),
         closed: () => this.onClosed(),
@@ -135,6 +165,8 @@ export class Daemon implements vscode.Disposable {
     client.onDidChangeState((e) => {
       if (e.newState === State.Running) {
         this.setState("ready");
+      } else if (e.newState === State.Starting) {
+        this.setState("starting");
       } else if (e.newState === State.Stopped && !this.stopping && this._state !== "failed") {
         this.setState("stopped");
       }
@@ -195,7 +227,10 @@ export class Daemon implements vscode.Disposable {
     }
     this.stopping = true;
     try {
-      await client.stop(3000);
+      if (client.state === State.Starting) {
+        await settled(client, 30_000); // it is restarting itself after a crash: let it finish first
+      }
+      await client.dispose(3000); // stops the daemon (killed if it does not exit) and frees the client
     } catch (error) {
       this.log.warn(`Stopping the daemon: ${errorText(error)}`);
     } finally {
@@ -212,6 +247,7 @@ export class Daemon implements vscode.Disposable {
 
   dispose(): void {
     void this.stop();
+    this.levelWatch.dispose();
     this.stateEmitter.dispose();
   }
 }

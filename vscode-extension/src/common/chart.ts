@@ -60,18 +60,26 @@ export function renderLossChart(series: readonly Series[], width = 640, height =
     `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${f(y(0))}" stroke="currentColor" opacity="0.5"/>`,
   ];
   for (const tick of [0, 0.5, 1].map((t) => t * maxLoss)) {
-    parts.push(`<text x="${pad.left - 6}" y="${f(y(tick) + 4)}" text-anchor="end" font-size="11" fill="currentColor">${tick.toFixed(2)}</text>`);
+    parts.push(
+      `<text x="${pad.left - 6}" y="${f(y(tick) + 4)}" text-anchor="end" font-size="11" fill="currentColor">${tick.toFixed(2)}</text>`,
+    );
   }
   parts.push(`<text x="${pad.left}" y="${height - 8}" font-size="11" fill="currentColor">step ${minStep}</text>`);
-  parts.push(`<text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11" fill="currentColor">step ${maxStep}</text>`);
+  parts.push(
+    `<text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11" fill="currentColor">step ${maxStep}</text>`,
+  );
   series.forEach((s, i) => {
     const color = COLORS[s.split] ?? "#cca700";
     const coords = s.points.map((p) => `${f(x(p.step))},${f(y(p.loss))}`).join(" ");
     parts.push(`<polyline class="series series-${escape(s.split)}" points="${coords}" fill="none" stroke="${color}" stroke-width="2"/>`);
     for (const p of s.points) {
-      parts.push(`<circle cx="${f(x(p.step))}" cy="${f(y(p.loss))}" r="3" fill="${color}"><title>${escape(s.split)} step ${p.step}: ${p.loss.toFixed(4)}</title></circle>`);
+      parts.push(
+        `<circle cx="${f(x(p.step))}" cy="${f(y(p.loss))}" r="3" fill="${color}"><title>${escape(s.split)} step ${p.step}: ${p.loss.toFixed(4)}</title></circle>`,
+      );
     }
-    parts.push(`<text x="${width - pad.right - 80}" y="${pad.top + 14 * (i + 1)}" font-size="12" fill="${color}">${escape(s.split)} loss</text>`);
+    parts.push(
+      `<text x="${width - pad.right - 80}" y="${pad.top + 14 * (i + 1)}" font-size="12" fill="${color}">${escape(s.split)} loss</text>`,
+    );
   });
   parts.push("</svg>");
   return parts.join("");

@@ -31,9 +31,7 @@ export interface Probe {
   error?: string;
 }
 
-export type Check =
-  | { ok: true; executable: string; experience: string; python: string }
-  | { ok: false; problem: string; fix: string };
+export type Check = { ok: true; executable: string; experience: string; python: string } | { ok: false; problem: string; fix: string };
 
 /** Compare dotted versions numerically ("0.10.0" > "0.9.1"); pre-release tails are ignored. */
 export function compareVersions(a: string, b: string): number {

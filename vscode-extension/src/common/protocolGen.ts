@@ -129,8 +129,8 @@ export function renderProtocol(protocol: ProtocolJson): string {
     "",
     "export type RequestMethod = keyof Requests;",
     "export type NotificationMethod = keyof Notifications;",
-    "export type ParamsOf<M extends RequestMethod> = Requests[M][\"params\"];",
-    "export type ResultOf<M extends RequestMethod> = Requests[M][\"result\"];",
+    'export type ParamsOf<M extends RequestMethod> = Requests[M]["params"];',
+    'export type ResultOf<M extends RequestMethod> = Requests[M]["result"];',
     "",
   ].join("\n");
 }

@@ -6,9 +6,7 @@ import path from "node:path";
 import type { ProtocolJson } from "./protocolGen";
 
 export type ProtocolSource =
-  | { kind: "ok"; protocol: ProtocolJson }
-  | { kind: "missing"; message: string }
-  | { kind: "failed"; message: string };
+  { kind: "ok"; protocol: ProtocolJson } | { kind: "missing"; message: string } | { kind: "failed"; message: string };
 
 /** PYTHONPATH that lets a checkout's `core/` and `daemon/` import without installing them. */
 export function checkoutPythonPath(extensionDir: string, existing = ""): string {

@@ -54,7 +54,9 @@ export class EntryFileSystem implements vscode.FileSystemProvider, vscode.Dispos
     try {
       entry = await this.daemon.request("experience/readEntry", { runDir: p.runDir, row: p.row, column: p.column });
     } catch (error) {
-      throw errorCode(error) === ErrorCode.notFound ? vscode.FileSystemError.FileNotFound(uri) : vscode.FileSystemError.Unavailable(errorText(error));
+      throw errorCode(error) === ErrorCode.notFound
+        ? vscode.FileSystemError.FileNotFound(uri)
+        : vscode.FileSystemError.Unavailable(errorText(error));
     }
     if (p.patch === undefined) {
       return entry;

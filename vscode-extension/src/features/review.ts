@@ -93,7 +93,13 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
       return [];
     }
     const range = new vscode.Range(0, 0, 0, 0);
-    const target: PatchTarget = { runDir: p.runDir, row: p.row, column: p.column, patchId: pending[0].id, fileName: baseName(document.uri.path) };
+    const target: PatchTarget = {
+      runDir: p.runDir,
+      row: p.row,
+      column: p.column,
+      patchId: pending[0].id,
+      fileName: baseName(document.uri.path),
+    };
     return [
       new vscode.CodeLens(range, { title: pendingTitle(pending.length), command: "" }),
       new vscode.CodeLens(range, { title: "Show diff", command: "experience.showPatchDiff", arguments: [target] }),
@@ -116,10 +122,17 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
         if (first) {
           const marks = pendingMarks(editor.document.getText(), first.diff);
           const hover = new vscode.MarkdownString(`Pending change \`${first.id}\` (step ${first.step})`);
-          removed = marks.removed.map((line) => ({ range: editor.document.lineAt(Math.min(line, editor.document.lineCount - 1)).range, hoverMessage: hover }));
+          removed = marks.removed.map((line) => ({
+            range: editor.document.lineAt(Math.min(line, editor.document.lineCount - 1)).range,
+            hoverMessage: hover,
+          }));
           added = marks.added.map((a) => {
             const line = editor.document.lineAt(Math.min(Math.max(a.afterLine, 0), editor.document.lineCount - 1));
-            return { range: new vscode.Range(line.range.end, line.range.end), hoverMessage: hover, renderOptions: { after: { contentText: addedPreview(a.lines) } } };
+            return {
+              range: new vscode.Range(line.range.end, line.range.end),
+              hoverMessage: hover,
+              renderOptions: { after: { contentText: addedPreview(a.lines) } },
+            };
           });
         }
       } catch {
@@ -143,7 +156,9 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
       target = { runDir: p.runDir, row: p.row, column: p.column, patchId: p.patch, fileName: baseName(uri.path) };
     }
     const pending = await this.pending(target);
-    let patch = pending.find((x) => x.id === target.patchId) ?? (target.patchId ? await this.findPatch(target.runDir, undefined, target.patchId) : undefined);
+    let patch =
+      pending.find((x) => x.id === target.patchId) ??
+      (target.patchId ? await this.findPatch(target.runDir, undefined, target.patchId) : undefined);
     if (!patch && pending.length > 1) {
       const pick = await vscode.window.showQuickPick(
         pending.map((x) => ({ label: x.id, description: `step ${x.step}`, detail: x.diff.split("\n").slice(2, 5).join(" "), patch: x })),
@@ -172,9 +187,13 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
     const view = (side: "before" | "after") => entryUri({ ...target, patch: patch.id, step: patch.step, side }, fileName);
     const label = `${fileName} (row ${target.row})`;
     if (patch.state === "staged") {
-      await vscode.commands.executeCommand("vscode.diff", entry, view("after"), `${label} ↔ pending change ${patch.id}`, { preview: false });
+      await vscode.commands.executeCommand("vscode.diff", entry, view("after"), `${label} ↔ pending change ${patch.id}`, {
+        preview: false,
+      });
     } else {
-      await vscode.commands.executeCommand("vscode.diff", view("before"), entry, `${label} before ↔ after step ${patch.step}`, { preview: false });
+      await vscode.commands.executeCommand("vscode.diff", view("before"), entry, `${label} before ↔ after step ${patch.step}`, {
+        preview: false,
+      });
     }
   }
 

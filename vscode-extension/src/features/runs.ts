@@ -63,7 +63,10 @@ export class Runs implements vscode.Disposable {
     const dir = canonical(runDir);
     if (!this.dirs.has(dir)) {
       this.dirs.add(dir);
-      void this.memento.update(REMEMBERED, [...this.dirs].filter((d) => !this.isInWorkspace(d)));
+      void this.memento.update(
+        REMEMBERED,
+        [...this.dirs].filter((d) => !this.isInWorkspace(d)),
+      );
       this.emitter.fire(undefined);
     }
   }

@@ -69,7 +69,12 @@ export class Training {
       prompt: `Folder for the new run (relative to ${root})`,
       value: `runs/run-${new Date().toISOString().slice(0, 10)}`,
       ignoreFocusOut: true,
-      validateInput: (v) => (!v.trim() ? "a folder name" : existsSync(path.join(path.resolve(root, v.trim()), "run.json")) ? "a run exists there: pick it from the list to continue it" : undefined),
+      validateInput: (v) =>
+        !v.trim()
+          ? "a folder name"
+          : existsSync(path.join(path.resolve(root, v.trim()), "run.json"))
+            ? "a run exists there: pick it from the list to continue it"
+            : undefined,
     });
     return name ? canonical(path.resolve(root, name.trim())) : undefined;
   }
@@ -81,7 +86,11 @@ export class Training {
       .map((uri) => path.dirname(uri.fsPath))
       .sort()
       .map((dir) => ({ label: path.basename(dir), description: relative(dir), dir }));
-    items.push({ label: "$(folder) Browse…", description: "a dataset folder, or a flat folder of <name>.py + <name>.viba pairs", alwaysShow: true });
+    items.push({
+      label: "$(folder) Browse…",
+      description: "a dataset folder, or a flat folder of <name>.py + <name>.viba pairs",
+      alwaysShow: true,
+    });
     const pick = await vscode.window.showQuickPick(items, { title: "Dataset", placeHolder: "dataset folder", ignoreFocusOut: true });
     if (!pick) {
       return undefined;
@@ -109,32 +118,42 @@ export class Training {
   }
 
   /** Run a long request with a cancellable progress notification (cancel sends experience/cancel). */
-  async withProgress<M extends RequestMethod>(title: string, runDir: string, job: string, method: M, params: ParamsOf<M>, cancellable = true): Promise<ResultOf<M>> {
+  async withProgress<M extends RequestMethod>(
+    title: string,
+    runDir: string,
+    job: string,
+    method: M,
+    params: ParamsOf<M>,
+    cancellable = true,
+  ): Promise<ResultOf<M>> {
     await this.daemon.start();
     const token = `experience-vscode-${randomUUID()}`;
     this.runs.add(runDir);
     this.runs.setJob(runDir, job);
     try {
-      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable }, async (progress, cancel) => {
-        let last = 0;
-        const follow = this.daemon.onProgress(token, (value: ProgressValue) => {
-          if (value.kind === "end") {
-            return;
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable },
+        async (progress, cancel) => {
+          let last = 0;
+          const follow = this.daemon.onProgress(token, (value: ProgressValue) => {
+            if (value.kind === "end") {
+              return;
+            }
+            const pct = value.percentage;
+            progress.report({ message: value.message, increment: pct !== undefined ? Math.max(0, pct - last) : undefined });
+            last = pct ?? last;
+          });
+          const stop = cancel.onCancellationRequested(() => {
+            this.daemon.request("experience/cancel", { runDir }).catch((error) => this.daemon.log.warn(`cancel: ${errorText(error)}`));
+          });
+          try {
+            return await this.daemon.request(method, { ...params, workDoneToken: token } as ParamsOf<M>);
+          } finally {
+            follow.dispose();
+            stop.dispose();
           }
-          const pct = value.percentage;
-          progress.report({ message: value.message, increment: pct !== undefined ? Math.max(0, pct - last) : undefined });
-          last = pct ?? last;
-        });
-        const stop = cancel.onCancellationRequested(() => {
-          this.daemon.request("experience/cancel", { runDir }).catch((error) => this.daemon.log.warn(`cancel: ${errorText(error)}`));
-        });
-        try {
-          return await this.daemon.request(method, { ...params, workDoneToken: token } as ParamsOf<M>);
-        } finally {
-          follow.dispose();
-          stop.dispose();
-        }
-      });
+        },
+      );
     } finally {
       this.runs.setJob(runDir, undefined);
       this.review.invalidate(runDir);
@@ -147,7 +166,10 @@ export class Training {
       ? `stopped at step ${result.step}${result.reason ? ` (${result.reason})` : ""}`
       : `step ${result.step}${result.loss !== undefined ? `, ${result.split ?? ""} loss ${result.loss.toFixed(3)}` : ""}${result.exact !== undefined ? `, exact ${(result.exact * 100).toFixed(0)}%` : ""}`;
     const review = staged.length ? ` ${staged.length} pending change${staged.length === 1 ? "" : "s"} to review.` : "";
-    const pick = await vscode.window.showInformationMessage(`${what} ${path.basename(result.runDir)}: ${outcome}.${review}`, ...(staged.length ? ["Review"] : []));
+    const pick = await vscode.window.showInformationMessage(
+      `${what} ${path.basename(result.runDir)}: ${outcome}.${review}`,
+      ...(staged.length ? ["Review"] : []),
+    );
     if (pick === "Review") {
       await vscode.commands.executeCommand("experience.runs.focus");
     }
@@ -188,7 +210,9 @@ export class Training {
       const result = await this.withProgress(`Training ${path.basename(runDir)}`, runDir, "training", "experience/train", request);
       await this.finished("Training", result);
     } catch (error) {
-      void vscode.window.showErrorMessage(`Training ${path.basename(runDir)} failed: ${errorText(error)}`, "Show Logs").then((p) => p && this.daemon.log.show());
+      void vscode.window
+        .showErrorMessage(`Training ${path.basename(runDir)} failed: ${errorText(error)}`, "Show Logs")
+        .then((p) => p && this.daemon.log.show());
     }
   }
 
@@ -216,7 +240,15 @@ export class Training {
         void vscode.window.showInformationMessage("Nothing is training.");
         return;
       }
-      runDir = busy.length === 1 ? busy[0] : (await vscode.window.showQuickPick(busy.map((d) => ({ label: path.basename(d), description: relative(d), d })), { title: "Stop which run?" }))?.d;
+      runDir =
+        busy.length === 1
+          ? busy[0]
+          : (
+              await vscode.window.showQuickPick(
+                busy.map((d) => ({ label: path.basename(d), description: relative(d), d })),
+                { title: "Stop which run?" },
+              )
+            )?.d;
     }
     if (runDir) {
       const { cancelled } = await this.daemon.request("experience/cancel", { runDir });
@@ -233,7 +265,9 @@ export class Training {
     const request = buildEvaluateRequest(runDir, this.settings(), args.dataset);
     try {
       const r = await this.withProgress(`Evaluating ${path.basename(runDir)}`, runDir, "evaluating", "experience/evaluate", request, false);
-      void vscode.window.showInformationMessage(`Evaluation of ${path.basename(runDir)}: loss ${r.loss.toFixed(3)}, exact ${(r.exact * 100).toFixed(0)}%, n ${r.n}.`);
+      void vscode.window.showInformationMessage(
+        `Evaluation of ${path.basename(runDir)}: loss ${r.loss.toFixed(3)}, exact ${(r.exact * 100).toFixed(0)}%, n ${r.n}.`,
+      );
     } catch (error) {
       void vscode.window.showErrorMessage(`Evaluation failed: ${errorText(error)}`);
     }

@@ -66,7 +66,9 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         const t = totals(this.runs.loadedMetrics(node.runDir));
         const job = this.runs.job(node.runDir);
         item.id = `run:${node.runDir}`;
-        item.description = [job ? `${job}…` : "", `step ${t.step}`, t.loss !== undefined ? `loss ${t.loss.toFixed(3)}` : ""].filter(Boolean).join(" · ");
+        item.description = [job ? `${job}…` : "", `step ${t.step}`, t.loss !== undefined ? `loss ${t.loss.toFixed(3)}` : ""]
+          .filter(Boolean)
+          .join(" · ");
         item.tooltip = `${node.runDir}\n${t.calls} LLM calls, ${formatCost(t.cost)}`;
         item.iconPath = new vscode.ThemeIcon(job ? "sync~spin" : "beaker");
         item.contextValue = "run";

@@ -15,8 +15,20 @@ const records = [
 
 test("one series per split; a repeated step keeps its last loss; records without loss are skipped", () => {
   assert.deepEqual(chartSeries(records), [
-    { split: "train", points: [{ step: 1, loss: 0.8 }, { step: 2, loss: 0.5 }] },
-    { split: "val", points: [{ step: 1, loss: 0.9 }, { step: 3, loss: 0.4 }] },
+    {
+      split: "train",
+      points: [
+        { step: 1, loss: 0.8 },
+        { step: 2, loss: 0.5 },
+      ],
+    },
+    {
+      split: "val",
+      points: [
+        { step: 1, loss: 0.9 },
+        { step: 3, loss: 0.4 },
+      ],
+    },
   ]);
 });
 

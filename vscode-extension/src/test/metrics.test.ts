@@ -25,7 +25,16 @@ test("a record without a step is dropped; missing counters are zero", () => {
 
 test("totals: last step and loss, summed calls, tokens and cost", () => {
   const t = totals(parseMetricsJsonl(JSONL));
-  assert.deepEqual(t, { step: 1, loss: 0.7050359845161438, lossSplit: "val", exact: 0.5, calls: 4, cost: 0.0015, tokens: 646, cacheHits: 1 });
+  assert.deepEqual(t, {
+    step: 1,
+    loss: 0.7050359845161438,
+    lossSplit: "val",
+    exact: 0.5,
+    calls: 4,
+    cost: 0.0015,
+    tokens: 646,
+    cacheHits: 1,
+  });
 });
 
 test("status text shows step, loss, calls and cost", () => {
@@ -36,7 +45,12 @@ test("status text shows step, loss, calls and cost", () => {
 });
 
 test("status text while training, without a run, and with the daemon down", () => {
-  const running = formatStatus({ daemon: "ready", runName: "demo", job: "training", totals: { step: 0, calls: 1, cost: 0, tokens: 0, cacheHits: 0 } });
+  const running = formatStatus({
+    daemon: "ready",
+    runName: "demo",
+    job: "training",
+    totals: { step: 0, calls: 1, cost: 0, tokens: 0, cacheHits: 0 },
+  });
   assert.equal(running.text, "$(sync~spin) step 0 · 1 call · $0.00");
   assert.equal(formatStatus({ daemon: "ready" }).text, "$(beaker) Experience");
   assert.equal(formatStatus({ daemon: "failed", runName: "demo" }).text, "$(error) Experience");

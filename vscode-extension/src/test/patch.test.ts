@@ -60,7 +60,10 @@ const CASES = [
   ["a\nb\nc\n", "a\nB\nc\n"],
   ["a\nb", "a\nb\n"],
   ["a\nb\n", "a\nb"],
-  [Array.from({ length: 30 }, (_, i) => `line ${i}`).join("\n") + "\n", Array.from({ length: 30 }, (_, i) => (i === 2 || i === 25 ? `changed ${i}` : `line ${i}`)).join("\n") + "\n"],
+  [
+    Array.from({ length: 30 }, (_, i) => `line ${i}`).join("\n") + "\n",
+    Array.from({ length: 30 }, (_, i) => (i === 2 || i === 25 ? `changed ${i}` : `line ${i}`)).join("\n") + "\n",
+  ],
   ["Grüße\n<- $n int\n", "Grüße, 世界\n<- $n int\n-> int\n"],
 ];
 

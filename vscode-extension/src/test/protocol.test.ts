@@ -25,7 +25,22 @@ test("the TypeScript copy of the protocol matches the daemon's protocol module",
 });
 
 test("the methods the extension relies on exist, and long ones report progress", () => {
-  for (const name of ["openRun", "listEntries", "readEntry", "writeEntry", "train", "step", "cancel", "status", "evaluate", "patches", "acceptPatch", "rejectPatch", "metrics", "entryChanged"]) {
+  for (const name of [
+    "openRun",
+    "listEntries",
+    "readEntry",
+    "writeEntry",
+    "train",
+    "step",
+    "cancel",
+    "status",
+    "evaluate",
+    "patches",
+    "acceptPatch",
+    "rejectPatch",
+    "metrics",
+    "entryChanged",
+  ]) {
     assert.equal(Method[name as keyof typeof Method], `experience/${name}`);
   }
   assert.deepEqual([...PROGRESS_METHODS].sort(), ["experience/evaluate", "experience/step", "experience/train"]);
@@ -41,10 +56,21 @@ test("the generator turns schemas into interfaces, unions and optional fields", 
         kind: "request",
         doc: "Get.",
         progress: true,
-        params: { title: "GetParams", description: "What to get.", type: "object", properties: { id: { type: "integer" }, tag: { enum: ["a", "b"] } }, required: ["id"] },
+        params: {
+          title: "GetParams",
+          description: "What to get.",
+          type: "object",
+          properties: { id: { type: "integer" }, tag: { enum: ["a", "b"] } },
+          required: ["id"],
+        },
         result: { type: "array", items: { anyOf: [{ type: "string" }, { type: "null" }] } },
       },
-      "x/told": { kind: "notification", doc: "Told.", progress: false, params: { title: "Told", type: "object", properties: { any: { type: "object" } }, required: ["any"] } },
+      "x/told": {
+        kind: "notification",
+        doc: "Told.",
+        progress: false,
+        params: { title: "Told", type: "object", properties: { any: { type: "object" } }, required: ["any"] },
+      },
     },
   };
   const ts = renderProtocol(protocol);

@@ -13,7 +13,10 @@ beforeEach(() => mock.reset());
 
 test("the setting is used first", async () => {
   mock.config = { "experience.pythonPath": "/venv/bin/python" };
-  mock.extensions["ms-python.python"] = { isActive: true, exports: { environments: { getActiveEnvironmentPath: () => ({ path: "/other" }) } } };
+  mock.extensions["ms-python.python"] = {
+    isActive: true,
+    exports: { environments: { getActiveEnvironmentPath: () => ({ path: "/other" }) } },
+  };
   const { channel } = log();
   assert.deepEqual(await resolveInterpreter(channel), { command: "/venv/bin/python", source: "setting" });
 });
@@ -40,7 +43,10 @@ test("then the Python extension's active environment, resolved to its executable
 });
 
 test("an older Python extension API (settings.getExecutionDetails) works too", async () => {
-  mock.extensions["ms-python.python"] = { isActive: true, exports: { settings: { getExecutionDetails: () => ({ execCommand: ["/usr/bin/python3.11"] }) } } };
+  mock.extensions["ms-python.python"] = {
+    isActive: true,
+    exports: { settings: { getExecutionDetails: () => ({ execCommand: ["/usr/bin/python3.11"] }) } },
+  };
   const { channel } = log();
   assert.equal((await resolveInterpreter(channel)).command, "/usr/bin/python3.11");
 });

@@ -20,15 +20,17 @@ test("a crashing daemon is restarted at most max times in the window, then given
 test("serialized jobs never overlap and run in order, even after a failure", async () => {
   const serial = new Serializer();
   const events: string[] = [];
-  const job = (name: string, ms: number, fail = false) => async () => {
-    events.push(`start ${name}`);
-    await new Promise((r) => setTimeout(r, ms));
-    events.push(`end ${name}`);
-    if (fail) {
-      throw new Error(name);
-    }
-    return name;
-  };
+  const job =
+    (name: string, ms: number, fail = false) =>
+    async () => {
+      events.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, ms));
+      events.push(`end ${name}`);
+      if (fail) {
+        throw new Error(name);
+      }
+      return name;
+    };
   const a = serial.run(job("a", 20, true));
   const b = serial.run(job("b", 1));
   await assert.rejects(a, /a/);

@@ -31,7 +31,10 @@ function setup(staged: PatchInfo[]) {
     return { patch: { ...found, state: "accepted" }, version: 5 };
   });
   const runsChanged: string[] = [];
-  const runs = { onDidChange: new EventEmitter<string | undefined>().event, changed: (d: string) => runsChanged.push(d) } as unknown as Runs;
+  const runs = {
+    onDidChange: new EventEmitter<string | undefined>().event,
+    changed: (d: string) => runsChanged.push(d),
+  } as unknown as Runs;
   const fired: string[] = [];
   const files = { fireRun: (d: string) => fired.push(d) } as unknown as EntryFileSystem;
   return { daemon, review: new Review(daemon.asDaemon(), runs, files), runsChanged, fired };
@@ -44,8 +47,14 @@ beforeEach(() => mock.reset());
 test("an entry with pending patches gets the lens row: count · Show diff · Accept · Reject", async () => {
   const { review } = setup([patch("1:2:1", 2), patch("2:2:1", 2), patch("1:3:1", 3)]);
   const lenses = await review.provideCodeLenses(doc(2));
-  assert.deepEqual(lenses.map((l) => l.command?.title), ["2 pending changes", "Show diff", "Accept", "Reject"]);
-  assert.deepEqual(lenses.map((l) => l.command?.command), ["", "experience.showPatchDiff", "experience.acceptPatch", "experience.rejectPatch"]);
+  assert.deepEqual(
+    lenses.map((l) => l.command?.title),
+    ["2 pending changes", "Show diff", "Accept", "Reject"],
+  );
+  assert.deepEqual(
+    lenses.map((l) => l.command?.command),
+    ["", "experience.showPatchDiff", "experience.acceptPatch", "experience.rejectPatch"],
+  );
   assert.deepEqual(lenses[2].command?.arguments?.[0], { runDir, row: 2, column: "key", patchId: "1:2:1", fileName: "key.py" });
 });
 

@@ -3,7 +3,10 @@ import { test } from "node:test";
 
 import { buildEvaluateRequest, buildTrainRequest, DEFAULT_SETTINGS, readSettings, SECRET_ENV, secretKey } from "../common/settings";
 
-const getter = (values: Record<string, unknown>) => <T>(key: string) => values[key] as T | undefined;
+const getter =
+  (values: Record<string, unknown>) =>
+  <T>(key: string) =>
+    values[key] as T | undefined;
 
 test("settings fall back to defaults on missing or bad values", () => {
   assert.deepEqual(readSettings(getter({})), DEFAULT_SETTINGS);
@@ -14,7 +17,9 @@ test("settings fall back to defaults on missing or bad values", () => {
 });
 
 test("train request: picks first, settings after; model/endpoint only when set", () => {
-  const settings = readSettings(getter({ backend: "openai", model: " gpt-4o-mini ", endpoint: "http://127.0.0.1:8080/v1", concurrency: 8, reviewMode: true }));
+  const settings = readSettings(
+    getter({ backend: "openai", model: " gpt-4o-mini ", endpoint: "http://127.0.0.1:8080/v1", concurrency: 8, reviewMode: true }),
+  );
   const request = buildTrainRequest({ runDir: "/r", dataset: "/d", epochs: 1, resume: false }, settings);
   assert.deepEqual(request, {
     runDir: "/r",

@@ -79,7 +79,10 @@ test("Train from the palette: new run, dataset, backend, epochs -> one train req
     { message: "step 1", increment: 40 },
     { message: "evaluating", increment: 60 },
   ]);
-  assert.deepEqual(jobs, [[path.join(workspace, "runs", "e2e"), "training"], [path.join(workspace, "runs", "e2e"), undefined]]);
+  assert.deepEqual(jobs, [
+    [path.join(workspace, "runs", "e2e"), "training"],
+    [path.join(workspace, "runs", "e2e"), undefined],
+  ]);
   assert.ok(mock.messages.some((m) => m.text === "Training e2e: step 1, val loss 0.700, exact 0%."));
 });
 
@@ -87,7 +90,10 @@ test("an existing run is resumed without asking for a dataset", async () => {
   const run = path.join(workspace, "runs", "small");
   mkdirSync(run, { recursive: true });
   writeFileSync(path.join(run, "run.json"), "{}");
-  mock.quickPicks.push((items) => items[0], (items) => items.find((i: { label: string }) => i.label === "openai"));
+  mock.quickPicks.push(
+    (items) => items[0],
+    (items) => items.find((i: { label: string }) => i.label === "openai"),
+  );
   mock.inputs.push("4");
   const daemon = trainingDaemon();
   await new Training(daemon.asDaemon(), fakeRuns([run]).runs, review).train();
@@ -110,14 +116,22 @@ test("a failed training is shown as an error with the daemon's message", async (
   const daemon = new FakeDaemon().on("experience/train", () => {
     throw new Error("dataset 'tiny' has no 'train' pairs");
   });
-  await new Training(daemon.asDaemon(), fakeRuns([]).runs, review).train({ runDir: path.join(workspace, "x"), dataset: "/d", backend: "local", epochs: 1 });
+  await new Training(daemon.asDaemon(), fakeRuns([]).runs, review).train({
+    runDir: path.join(workspace, "x"),
+    dataset: "/d",
+    backend: "local",
+    epochs: 1,
+  });
   assert.ok(mock.messages.some((m) => m.level === "error" && m.text.includes("has no 'train' pairs")));
 });
 
 test("Stop cancels the one busy run; Evaluate reports loss, exact and n", async () => {
   const run = path.join(workspace, "busy");
   const daemon = new FakeDaemon()
-    .on("experience/status", () => ({ protocolVersion: 1, runs: [{ runDir: run, job: "train", step: 1, epoch: 0, epochs: 1, review: false, lockedBy: null, staged: 0, lastMetrics: null }] }))
+    .on("experience/status", () => ({
+      protocolVersion: 1,
+      runs: [{ runDir: run, job: "train", step: 1, epoch: 0, epochs: 1, review: false, lockedBy: null, staged: 0, lastMetrics: null }],
+    }))
     .on("experience/cancel", () => ({ cancelled: true }))
     .on("experience/evaluate", () => ({ loss: 0.25, exact: 0.5, n: 2 }));
   const training = new Training(daemon.asDaemon(), fakeRuns([run]).runs, review);

@@ -19,7 +19,16 @@ const entry = (row: number, filled: boolean): EntryInfo => ({
   source: filled ? "factorial" : null,
   filled,
 });
-const staged: PatchInfo = { id: "1:1:2", step: 1, row: 1, column: "value", diff: "@@ -0,0 +1,2 @@\n+a\n+b\n", state: "staged", outcome: null, sample: "x" };
+const staged: PatchInfo = {
+  id: "1:1:2",
+  step: 1,
+  row: 1,
+  column: "value",
+  diff: "@@ -0,0 +1,2 @@\n+a\n+b\n",
+  state: "staged",
+  outcome: null,
+  sample: "x",
+};
 
 function setup(patches: PatchInfo[]) {
   const daemon = new FakeDaemon();
@@ -45,10 +54,16 @@ test("runs -> tensor -> entries -> files, with keywords and the step that wrote 
   const [tensor] = await tree.getChildren(run);
   assert.equal((tensor as Extract<Node, { kind: "tensor" }>).name, "experience [2, 3]");
   const entries = await tree.getChildren(tensor);
-  assert.deepEqual(entries.map((n) => tree.getTreeItem(n).description), ["(empty)", "factorial, math · step 1"]);
+  assert.deepEqual(
+    entries.map((n) => tree.getTreeItem(n).description),
+    ["(empty)", "factorial, math · step 1"],
+  );
   const files = await tree.getChildren(entries[1]);
   const items = files.map((n) => tree.getTreeItem(n));
-  assert.deepEqual(items.map((i) => i.label), ["query.txt", "key.py", "value.viba"]);
+  assert.deepEqual(
+    items.map((i) => i.label),
+    ["query.txt", "key.py", "value.viba"],
+  );
   assert.equal(items[1].command?.command, "vscode.open");
   assert.equal(items[1].collapsibleState, TreeItemCollapsibleState.None);
 });
@@ -68,7 +83,12 @@ test("pending changes come first under a run in review mode, each opening its di
 
 test("a daemon failure shows as a message node instead of an empty tree", async () => {
   const daemon = new FakeDaemon();
-  const runs = { onDidChange: new EventEmitter<string | undefined>().event, list: () => [runDir], metrics: async () => [], summary: async () => Promise.reject(new Error("run is locked")) } as unknown as Runs;
+  const runs = {
+    onDidChange: new EventEmitter<string | undefined>().event,
+    list: () => [runDir],
+    metrics: async () => [],
+    summary: async () => Promise.reject(new Error("run is locked")),
+  } as unknown as Runs;
   const review = { onDidChangeCodeLenses: new EventEmitter<void>().event } as unknown as Review;
   const tree = new RunsTree(daemon.asDaemon(), runs, review);
   const [run] = await tree.getChildren();

@@ -237,7 +237,10 @@ export const window = {
     if (mock.cancelProgress) {
       setTimeout(() => cancel.fire(), 5);
     }
-    return task({ report: (v: { message?: string; increment?: number }) => mock.progress.push(v) }, { onCancellationRequested: cancel.event, isCancellationRequested: false });
+    return task(
+      { report: (v: { message?: string; increment?: number }) => mock.progress.push(v) },
+      { onCancellationRequested: cancel.event, isCancellationRequested: false },
+    );
   },
   createTextEditorDecorationType: () => ({ dispose: () => undefined }),
   createStatusBarItem: () => ({ show: () => undefined, dispose: () => undefined, text: "", tooltip: "" }),

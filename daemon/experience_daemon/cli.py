@@ -185,10 +185,21 @@ def _bench(args: argparse.Namespace, service: Service) -> int:
 
     from experience.bench import BenchOptions, run_bench, write_outputs
 
+    if args.seeds < 1:
+        print("experience: error: --seeds must be at least 1", file=sys.stderr)
+        return 2
     options = BenchOptions(quick=args.quick, seeds=tuple(range(args.seeds)), peers=not args.no_peers)
     options.cache = Path(args.cache) if args.cache else None
-    result = run_bench(options, log=lambda line: service.events(Log(f"bench: {line}")), events=service.events)
-    print(write_outputs(result, Path(args.out), Path(args.markdown) if args.markdown else None))
+    out = Path(args.out)
+
+    def log(line: str) -> None:
+        service.events(Log(f"bench: {line}"))
+
+    def checkpoint(partial: dict[str, Any]) -> None:
+        write_outputs(partial | {"partial": True}, out, None)
+
+    result = run_bench(options, log=log, events=service.events, checkpoint=checkpoint)
+    print(write_outputs(result, out, Path(args.markdown) if args.markdown else None))
     return 0
 
 

@@ -121,7 +121,7 @@ def test_peer_failure_is_recorded_not_raised(tmp_path: Path, monkeypatch: pytest
     assert out["status"] == "not run" and "no-such-python" in out["reason"]
 
 
-def _tiny_bench(tmp_path: Path, quick: bool) -> dict[str, Any]:
+def _tiny_bench(tmp_path: Path, quick: bool, saved: list[dict[str, Any]]) -> dict[str, Any]:
     write_dataset(tmp_path)
     plan = LearnPlan("tiny", "tiny", ("val",), {"train": None, "val": None}, epochs=2, rows=6, batch_size=2)
     options = BenchOptions(
@@ -136,11 +136,13 @@ def _tiny_bench(tmp_path: Path, quick: bool) -> dict[str, Any]:
         backend=lambda: ScriptedBackend(copying_translator),
         datasets_root=tmp_path,
     )
-    return run_bench(options)
+    return run_bench(options, checkpoint=lambda partial: saved.append(dict(partial)))
 
 
 def test_full_bench_with_scripted_kernel_writes_schema_and_table(tmp_path: Path) -> None:
-    result = _tiny_bench(tmp_path, quick=False)
+    saved: list[dict[str, Any]] = []
+    result = _tiny_bench(tmp_path, quick=False, saved=saved)
+    assert "system" in saved[0] and "learning" not in saved[0] and "baselines" in saved[-1]
     assert {"schema", "created", "finished", "machine", "versions", "seeds", "model", "cache"} <= set(result)
     val = result["learning"]["tiny"]["splits"]["val"]
     assert val["after"]["loss"]["n"] == 2 and val["after"]["loss"]["mean"] < val["before"]["loss"]["mean"]
@@ -158,7 +160,9 @@ def test_full_bench_with_scripted_kernel_writes_schema_and_table(tmp_path: Path)
 
 
 def test_quick_bench_skips_learning(tmp_path: Path) -> None:
-    result = _tiny_bench(tmp_path, quick=True)
+    saved: list[dict[str, Any]] = []
+    result = _tiny_bench(tmp_path, quick=True, saved=saved)
+    assert len(saved) == 1 and "system" in saved[0] and "learning" not in saved[0]
     assert result["learning"] == {"skipped": "--quick"} and "baselines" not in result
     assert "Learning runs skipped (--quick)" in markdown(result)
 
@@ -176,3 +180,4 @@ def test_cli_bench_writes_json_and_prints_table(tmp_path: Path, monkeypatch: pyt
     assert seen["options"].quick and seen["options"].seeds == (0, 1) and seen["options"].cache is None
     assert json.loads(out.read_text())["seeds"] == [0, 1]
     assert "| figure | value | target | ok |" in capsys.readouterr().out and (tmp_path / "r.md").exists()
+    assert cli.main(["bench", "--out", str(out), "--seeds", "0"]) == 2

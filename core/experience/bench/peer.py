@@ -143,7 +143,7 @@ def dspy_baseline(
     k: int = 3,
     train_size: int = 8,
     max_tokens: int = 256,
-    timeout: float = 900.0,
+    timeout: float = 600.0,
 ) -> dict[str, Any]:
     """BootstrapFewShot (k demos, metric = exact answer) per dataset; scores with parse failures as empty answers."""
     out: dict[str, Any] = {
@@ -155,6 +155,7 @@ def dspy_baseline(
     reason = dspy_available()
     if reason is not None:
         return out | {"status": "not run", "reason": reason}
+    out["python"] = peer_python()
     results: dict[str, Any] = {}
     try:
         with llama_server(work / "llama-server.log") as (base_url, pid):
@@ -187,6 +188,8 @@ def _one_dataset(
         return {"error": result["error"]}
     keys = ("dspy", "compile_seconds", "demos", "bootstrapped_demos", "compile_usage", "usage")
     summary: dict[str, Any] = {key: result.get(key) for key in keys}
+    usage = result.get("usage") or {}
+    summary["max_tokens_held"] = int(usage.get("longest", 0)) <= max_tokens
     summary["splits"] = {}
     for split in splits:
         got = result["splits"][split]

@@ -19,14 +19,15 @@ from typing import Any
 
 
 def lm_usage(lm: Any) -> dict[str, int]:
-    """Calls and tokens recorded in a dspy.LM's history."""
+    """Calls and tokens recorded in a dspy.LM's history (and the longest completion, to check max_tokens held)."""
     history = list(getattr(lm, "history", []) or [])
-    prompt = completion = 0
+    prompt = completion = longest = 0
     for entry in history:
         usage = entry.get("usage") or {} if isinstance(entry, dict) else {}
         prompt += int(usage.get("prompt_tokens") or 0)
         completion += int(usage.get("completion_tokens") or 0)
-    return {"calls": len(history), "prompt_tokens": prompt, "completion_tokens": completion}
+        longest = max(longest, int(usage.get("completion_tokens") or 0))
+    return {"calls": len(history), "prompt_tokens": prompt, "completion_tokens": completion, "longest": longest}
 
 
 def predict_all(program: Any, sources: list[str]) -> tuple[list[str | None], list[str]]:
@@ -53,7 +54,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         max_tokens=int(job["max_tokens"]),
         cache=False,
         num_retries=0,
-    )
+        engine="litellm",  # sends `max_tokens`; the native engine sends `max_completion_tokens`, which
+    )  # llama_cpp.server ignores: generation then runs until the context is full
     dspy.configure(lm=lm)
     signature = dspy.Signature("source -> target", job["task_prompt"])
     trainset = [dspy.Example(source=s, target=t).with_inputs("source") for s, t in job["train"]]

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 METHODS = (
-    ("zero_shot", "zero-shot"),
+    ("before", "zero-shot (= untrained)"),
     ("few_shot", "few-shot k=3"),
     ("dspy", "DSPy BootstrapFewShot"),
-    ("before", "Experience, empty"),
     ("after", "Experience, trained"),
+)
+
+CAPTION = (
+    "Cells: mean loss (edit-distance ratio to the target, 0 = equal) ± std over seeds · exact-match rate. "
+    "Zero-shot is the untrained run (empty experience: the same prompt in every seed); DSPy ran once (seed 0)."
 )
 
 
@@ -29,11 +33,9 @@ def method_cells(result: dict[str, Any], dataset: str, split: str) -> dict[str, 
     """Every method's cell for one dataset split."""
     learned = result.get("learning", {}).get(dataset, {}).get("splits", {}).get(split, {})
     baselines = result.get("baselines", {}).get(dataset, {})
-    zero = baselines.get("zero_shot", {}).get(split, {})
     few = baselines.get("few_shot", {}).get("splits", {}).get(split, {})
     peer = result.get("peers", {}).get("dspy", {}).get("datasets", {}).get(dataset, {}).get("splits", {}).get(split, {})
     cells = {
-        "zero_shot": cell(zero.get("loss"), zero.get("exact")),
         "few_shot": cell(few.get("loss"), few.get("exact")),
         "dspy": cell(peer.get("loss"), peer.get("exact")),
         "before": cell(learned.get("before", {}).get("loss"), learned.get("before", {}).get("exact")),
@@ -50,6 +52,8 @@ def learning_table(result: dict[str, Any]) -> list[str]:
     if not learning or "skipped" in learning:
         return [f"Learning runs skipped ({learning.get('skipped', 'not run')})."]
     lines = [
+        CAPTION,
+        "",
         "| task / split | n | " + " | ".join(label for _, label in METHODS) + " |",
         "|---|---:|" + "---|" * len(METHODS),
     ]
@@ -62,17 +66,19 @@ def learning_table(result: dict[str, Any]) -> list[str]:
 
 
 def cost_lines(result: dict[str, Any]) -> list[str]:
-    """Training cost per sample per epoch, per dataset (mean over seeds)."""
+    """Training cost per sample per epoch, per dataset: the first seed (cold cache) and the mean over seeds."""
     lines = []
     for dataset, data in result.get("learning", {}).items():
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not data.get("seeds"):
             continue
-        for c in data.get("cost_per_sample_per_epoch", []):
-            lines.append(
-                f"- {dataset}, epoch {c['epoch'] + 1}: {c['calls_per_sample']} real calls + "
-                f"{c['cache_hits_per_sample']} cache hits, {c['prompt_tokens_per_sample']:.0f} prompt + "
-                f"{c['completion_tokens_per_sample']:.0f} completion tokens, {c['seconds_per_sample']:.2f} s per sample"
-            )
+        first = data["per_seed"][str(data["seeds"][0])]["cost_per_epoch"]
+        for label, costs in (("first seed, cold cache", first), ("mean over seeds", data["cost_per_sample_per_epoch"])):
+            for c in costs:
+                lines.append(
+                    f"- {dataset}, epoch {c['epoch'] + 1}, {label}: {c['calls_per_sample']:g} real calls + "
+                    f"{c['cache_hits_per_sample']:g} cache hits, {c['prompt_tokens_per_sample']:.0f} prompt + "
+                    f"{c['completion_tokens_per_sample']:.0f} completion tokens, {c['seconds_per_sample']:.2f} s"
+                )
     return lines
 
 
@@ -95,17 +101,28 @@ def markdown(result: dict[str, Any]) -> str:
         f"model {model.get('name', '?')} ({model.get('backend', '?')}), seeds {seeds}, "
         f"{'quick' if result.get('quick') else 'full'} run in {result.get('duration_s', 0):.0f} s.",
         "",
-        "Cells: mean loss (edit-distance ratio, lower is better) ± std over seeds · exact-match rate.",
-        "",
         *learning_table(result),
         "",
     ]
     costs = cost_lines(result)
     if costs:
-        lines += ["Training cost per sample per epoch (mean over seeds):", "", *costs, ""]
+        lines += [
+            "Training cost per sample per epoch (later seeds find earlier seeds' answers in the cache):",
+            "",
+            *costs,
+            "",
+        ]
     for name, peer in result.get("peers", {}).items():
         if peer.get("status") != "ok":
             lines.append(f"- peer {name}: {peer.get('status')}: {peer.get('reason', '')}".rstrip())
+        for dataset, got in peer.get("datasets", {}).items():
+            failures = sum(int(s.get("parse_failures", 0)) for s in got.get("splits", {}).values())
+            lines.append(
+                f"- peer {name} on {dataset}: {got.get('demos')} demos ({got.get('bootstrapped_demos')} bootstrapped), "
+                f"{failures} unparsed answers, max_tokens held: {got.get('max_tokens_held')}"
+                if "error" not in got
+                else f"- peer {name} on {dataset}: {got['error']}"
+            )
     if result.get("peers"):
         lines.append("")
     lines += ["System figures (targets from DESIGN.md):", "", *system_table(result), ""]

@@ -59,8 +59,16 @@ def datasets_root() -> Path:
     return checkout if (checkout / "datasets").is_dir() else Path.cwd()
 
 
-def run_bench(options: BenchOptions, log: Log = lambda _: None, events: EventSink = ignore) -> dict[str, Any]:
-    """Measure everything asked for; returns the JSON-ready result (see bench/README.md for its keys)."""
+def run_bench(
+    options: BenchOptions,
+    log: Log = lambda _: None,
+    events: EventSink = ignore,
+    checkpoint: Callable[[dict[str, Any]], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Measure everything asked for; returns the JSON-ready result (see bench/README.md for its keys).
+
+    `checkpoint` gets the partial result after each part (so a long run that is stopped keeps its figures).
+    """
     started = time.perf_counter()
     result: dict[str, Any] = {"schema": 1, "created": _now(), "quick": options.quick, "seeds": list(options.seeds)}
     result |= {"machine": machine(), "versions": versions()}
@@ -81,10 +89,12 @@ def run_bench(options: BenchOptions, log: Log = lambda _: None, events: EventSin
             sys_kernel.close()
         peaks["of the bench after the training steps"] = peak_rss_mb()
         details: dict[str, Any] = {"overhead": overhead}
+        result["system"] = {"figures": figures, "details": details}
+        checkpoint(result)
         if options.quick:
             result["learning"] = {"skipped": "--quick"}
         else:
-            _learning(options, root, work, result, log, events)
+            _learning(options, root, work, result, log, events, checkpoint)
             peaks["of the bench after learning and baselines"] = peak_rss_mb()
             server = result.get("peers", {}).get("dspy", {}).get("server", {})
             if server.get("peak_rss_mb") is not None:
@@ -96,7 +106,6 @@ def run_bench(options: BenchOptions, log: Log = lambda _: None, events: EventSin
         core, details["core"] = system.core_figures(options.core_n)
         peaks["of the bench after core ops"] = peak_rss_mb()
         figures += retrieval + core + system.memory_figures(peaks)
-        result["system"] = {"figures": figures, "details": details}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result["finished"] = _now()
@@ -105,7 +114,13 @@ def run_bench(options: BenchOptions, log: Log = lambda _: None, events: EventSin
 
 
 def _learning(
-    options: BenchOptions, root: Path, work: Path, result: dict[str, Any], log: Log, events: EventSink
+    options: BenchOptions,
+    root: Path,
+    work: Path,
+    result: dict[str, Any],
+    log: Log,
+    events: EventSink,
+    checkpoint: Callable[[dict[str, Any]], None],
 ) -> None:
     cache = options.cache or work / "bench-cache.sqlite"
     note = "a fresh response cache per bench run: the first time a prompt is seen it is a real LLM call; "
@@ -121,6 +136,7 @@ def _learning(
         for plan in options.plans:
             log(f"learning: {plan.name}, seeds {list(options.seeds)}, sizes {plan.sizes}, {plan.epochs} epoch(s)")
             result["learning"][plan.name] = learn(lab, plan, subsets[plan.name], options.seeds, work / "runs", log)
+            checkpoint(result)
         for plan in options.plans:
             data = load_dataset(subsets[plan.name])
             zero = {s: baselines.run_prompt(kernel, data, data.split(s), []) for s in plan.eval_splits}
@@ -131,9 +147,11 @@ def _learning(
                 ),
             }
             log(f"baselines: {plan.name} zero-shot and few-shot k={options.few_shot_k} done")
+            checkpoint(result)
     finally:
         kernel.close()  # frees the in-process model: the peer's server is the only llama.cpp running next
     result["peers"] = _peers(options, subsets, work, log) if options.peers else {}
+    checkpoint(result)
 
 
 def _zero(run: baselines.PromptRun) -> dict[str, Any]:

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from experience.kernel.serve import free_port
+from experience.kernel.serve import llama_server as serve_model
+
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SERVER_ALIAS = "smollm2"
-SERVER_START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on (right now)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _find_model() -> Path | None:
@@ -72,47 +61,13 @@ def llama_server(local_model_path: Path, tmp_path_factory: pytest.TempPathFactor
     try:
         import llama_cpp.server.app  # noqa: F401
     except ImportError as exc:
-        pytest.skip(
-            f"llama_cpp.server is not importable ({exc}): pip install 'llama-cpp-python[server]'"
-        )
-    port = free_port()
+        missing = f"llama_cpp.server is not importable ({exc}): pip install 'llama-cpp-python[server]'"
+        if os.environ.get("EXPERIENCE_REQUIRE_LLM"):
+            pytest.fail(missing)
+        pytest.skip(missing)
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(local_model_path),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n_ctx", "2048",
-        "--n_threads", "1",
-        "--model_alias", SERVER_ALIAS,
-    ]  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}/v1"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_up(process, base_url, log_path)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log = log_path.read_text(errors="replace")[-2000:]
-            pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{log}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/models", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"llama_cpp.server did not answer within {SERVER_START_TIMEOUT} s ({log_path})")
+    with serve_model(log_path, model_path=local_model_path, threads=1, n_ctx=2048, timeout=60.0) as (url, _pid):
+        yield url
 
 
 @pytest.fixture

@@ -7,84 +7,24 @@ and never crashes the bench. Its answers are scored here exactly like every othe
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from experience.bench.common import score
-from experience.kernel.backends.local import default_model_path
+from experience.kernel.serve import SERVER_ALIAS, llama_server
 from experience.tasks.dataset import Dataset
 
-SERVER_ALIAS = "smollm2"
 PYTHON_ENV = "EXPERIENCE_BENCH_PYTHON"
 
 
 def peer_python() -> str:
     """The interpreter that runs the peer method ($EXPERIENCE_BENCH_PYTHON, else this one)."""
     return os.environ.get(PYTHON_ENV) or sys.executable
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 with no listener right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def llama_server(log_path: Path, *, threads: int = 2, timeout: float = 90.0) -> Iterator[tuple[str, int]]:
-    """Serve the local model with `python -m llama_cpp.server` on 127.0.0.1; yields the /v1 base URL and its pid."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(default_model_path()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "4096",
-        "--n_threads",
-        str(threads),
-        "--model_alias",
-        SERVER_ALIAS,
-    ]
-    base_url = f"http://127.0.0.1:{port}/v1"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if process.poll() is not None:
-                    tail = log_path.read_text(errors="replace")[-1500:]
-                    raise RuntimeError(f"llama_cpp.server exited with {process.returncode}: {tail}")
-                try:
-                    with urllib.request.urlopen(f"{base_url}/models", timeout=2):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"llama_cpp.server did not answer within {timeout} s") from None
-                    time.sleep(0.2)
-            yield base_url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 def process_peak_rss_mb(pid: int) -> float | None:

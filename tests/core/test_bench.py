@@ -165,6 +165,10 @@ def test_quick_bench_skips_learning(tmp_path: Path) -> None:
     assert len(saved) == 1 and "system" in saved[0] and "learning" not in saved[0]
     assert result["learning"] == {"skipped": "--quick"} and "baselines" not in result
     assert "Learning runs skipped (--quick)" in markdown(result)
+    growth = next(f for f in result["system"]["figures"] if f["name"].startswith("prompt tokens, batch of"))
+    assert growth["value"] == 1.0 and growth["ok"] is True  # a batch's prompt = the sum of its samples' prompts
+    details = result["system"]["details"]["prompt_growth"]
+    assert details["batch_tokens"] == sum(details["single_tokens"]) > 0
 
 
 def test_cli_bench_writes_json_and_prints_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:

@@ -44,6 +44,7 @@ class BenchOptions:
     plans: tuple[LearnPlan, ...] = PLANS
     system_plan: LearnPlan = SYSTEM_PLAN
     system_steps: int = 2
+    growth_batch: int = 8
     retrieval_rows: tuple[int, ...] = system.RETRIEVAL_ROWS
     core_n: int = 10_000
     few_shot_k: int = 3
@@ -87,8 +88,16 @@ def run_bench(
             )
         finally:
             sys_kernel.close()
+        log("system: prompt tokens of a batch vs its samples one at a time")
+        growth_kernel = Kernel(options.backend(), cache_path=None)
+        try:
+            sources = [p.source for p in load_dataset(root / plan.path).split("val")[: options.growth_batch]]
+            growth, growth_details = system.prompt_growth_figures(growth_kernel, work / "system" / "sys-cold", sources)
+        finally:
+            growth_kernel.close()
+        figures += growth
         peaks["of the bench after the training steps"] = peak_rss_mb()
-        details: dict[str, Any] = {"overhead": overhead}
+        details: dict[str, Any] = {"overhead": overhead, "prompt_growth": growth_details}
         result["system"] = {"figures": figures, "details": details}
         checkpoint(result)
         if options.quick:

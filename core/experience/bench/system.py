@@ -12,7 +12,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import torch
+
 from experience.bench.learning import Lab, LearnPlan
+from experience.kernel import Kernel
+from experience.nn.moe import StMoe
+from experience.tensor import from_texts
 from experience.train.run_dir import RunDir
 
 OVERHEAD_TARGET_PCT = 2.0
@@ -169,3 +174,27 @@ def core_figures(n: int = 10_000, repeats: int = 3) -> tuple[list[dict[str, Any]
 def memory_figures(peaks: dict[str, float | None]) -> list[dict[str, Any]]:
     """Peak RSS at each checkpoint (no DESIGN target: reported, not judged)."""
     return [figure(f"peak RSS {where}", value, "MiB", None, None) for where, value in peaks.items()]
+
+
+def prompt_growth_figures(
+    kernel: Kernel, run_dir: Path, sources: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Prompt tokens of one batch of B inputs vs the same B inputs one at a time (kernel without a cache, so every
+    call is real and counted): 1.0 means prompt tokens grow linearly with batch size."""
+    run = RunDir.open(run_dir)
+    model = StMoe(run.load_experience(), kernel, task_prompt=run.config.task_prompt, topk=run.config.topk)
+    model.eval()
+
+    def prompt_tokens(batch: list[str]) -> int:
+        before = kernel.usage.prompt_tokens
+        with torch.no_grad():
+            model(from_texts(list(batch), (len(batch),)))
+        return kernel.usage.prompt_tokens - before
+
+    singles = [prompt_tokens([s]) for s in sources]
+    together = prompt_tokens(sources)
+    ratio = together / max(sum(singles), 1)
+    note = f"batch of {len(sources)}: {together} prompt tokens; one at a time: {sum(singles)}"
+    target = "1.0 (linear in batch size)"
+    fig = figure(f"prompt tokens, batch of {len(sources)} / one at a time", ratio, "x", target, ratio <= 1.05, note)
+    return [fig], {"batch": len(sources), "batch_tokens": together, "single_tokens": singles}

@@ -50,6 +50,10 @@ def ignore(_event: Event) -> None:
     """An event sink that drops everything."""
 
 
+class Cancelled(RuntimeError):
+    """Work that cannot stop half-way with a useful result (an evaluation) was cancelled."""
+
+
 class CancelToken:
     """Cooperative cancellation: the shell sets it, the core checks it between units of work."""
 

@@ -130,6 +130,7 @@ def evaluate(
     dataset: str | None,
     options: dict[str, Any],
     events: EventSink | None,
+    cancel: CancelToken | None = None,
 ) -> EvalResult:
     """Evaluate a run (created empty first when missing: the zero-shot baseline)."""
     from experience_daemon.service import TrainParams
@@ -156,7 +157,7 @@ def evaluate(
     )
     try:
         sink = job_sink(service, session, events)
-        trainer = Trainer(run, data, kernel, events=sink, experience=session.experience)
+        trainer = Trainer(run, data, kernel, events=sink, cancel=cancel, experience=session.experience)
         return trainer.evaluate(pairs, split, record=record)
     finally:
         kernel.close()

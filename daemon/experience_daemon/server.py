@@ -23,7 +23,7 @@ from pygls.exceptions import (
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage, default_converter
 
-from experience.events import EntryChanged, Event, Log, Metrics
+from experience.events import Cancelled, EntryChanged, Event, Log, Metrics
 from experience.kernel import KernelError
 from experience.storage.serialize import TensorDirectoryError
 from experience.tasks.dataset import DatasetError
@@ -78,6 +78,8 @@ def rpc_error(method: str, error: Exception) -> JsonRpcException:
         return JsonRpcException(str(error), protocol.ERROR_CODES[error.kind], {"kind": error.kind, **error.data})
     if isinstance(error, RunLocked):
         return JsonRpcException(str(error), protocol.ERROR_CODES["runLocked"], {"kind": "runLocked"})
+    if isinstance(error, Cancelled):
+        return JsonRpcException(str(error), -32800, {"kind": "cancelled"})  # LSP's RequestCancelled
     if isinstance(error, KNOWN_ERRORS):
         kind = type(error).__name__
         return JsonRpcException(str(error), protocol.ERROR_CODES["requestFailed"], {"kind": kind})

@@ -198,12 +198,14 @@ class Service:
         no_cache: bool = False,
         record: bool = True,
         events: EventSink | None = None,
+        cancel: CancelToken | None = None,
     ) -> EvalResult:
-        """Loss and exact-match of a run on a dataset split (a new empty run if none exists)."""
+        """Loss and exact-match of a run on a dataset split (a new empty run if none exists); `cancel` stops it
+        between batches with `Cancelled` (nothing recorded)."""
         options: dict[str, Any] = {"split": split, "backend": backend, "model": model}
         options["base_url"] = base_url
         options |= {"cache": cache, "no_cache": no_cache, "record": record}
-        return jobs.evaluate(self, run_dir, dataset, options, events)
+        return jobs.evaluate(self, run_dir, dataset, options, events, cancel)
 
     def open_run(self, run_dir: str) -> dict[str, Any]:
         """Summary of a run: shape, rows filled, step, backend, last metrics."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from doubles import ScriptedBackend
+from experience.events import Cancelled
 from experience.kernel import Budget, Kernel
 from experience.tasks.dataset import DatasetError, load_dataset
 from experience.train.run_dir import RunConfig, RunDir, RunError, RunLocked
@@ -179,3 +180,30 @@ def test_flat_folder_of_pairs_is_a_val_split(tmp_path: Path) -> None:
     assert sorted(p.name for p in dataset.split("val")) == sorted(PAIRS["train"])
     with pytest.raises(DatasetError, match="no 'train' pairs"):
         dataset.split("train")
+
+
+def test_cancelled_evaluation_raises_and_records_nothing(tmp_path: Path) -> None:
+    run, trainer, backend = _run(tmp_path)
+    trainer.cancel.cancel()
+    with pytest.raises(Cancelled, match="after 0 of 1 samples"):
+        trainer.evaluate(trainer.dataset.split("val"))
+    assert backend.calls == [] and run.metrics() == []
+
+
+def test_cancel_during_the_epoch_validation_stops_and_resume_validates(tmp_path: Path) -> None:
+    run, trainer, _ = _run(tmp_path)
+    original = trainer.step
+
+    def last_step_then_cancel(batch, epoch):  # cancel arrives while the epoch's last batch runs
+        record = original(batch, epoch)
+        if run.state.batch == 1:
+            trainer.cancel.cancel()
+        return record
+
+    trainer.step = last_step_then_cancel  # type: ignore[method-assign]
+    result = trainer.train(1)
+    assert result["stopped"] is True and run.state.step == 2 and run.state.epoch == 0
+    assert [r["split"] for r in run.metrics()] == ["train", "train"]
+    resumed = Trainer(RunDir.open(run.path), trainer.dataset, Kernel(ScriptedBackend(copying_translator)))
+    final = resumed.train(1)
+    assert final["split"] == "val" and resumed.run.state.epoch == 1 and resumed.run.state.step == 2

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from daemon_client import ROOT, Daemon, StartDaemon, daemon_env
+from daemon_doubles import PAIRS, write_dataset
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
@@ -164,3 +165,21 @@ async def test_stray_writes_to_stdout_do_not_corrupt_the_protocol(
     assert result["step"] == 2
     assert (await daemon.request("experience/status", {}))["runs"][0]["step"] == 2
     await daemon.wait_for(lambda: "noise from fd 1" in capfd.readouterr().err, "the noise on stderr")
+
+
+async def test_cancelling_an_evaluation_stops_it_and_records_nothing(start: StartDaemon, tmp_path: Path) -> None:
+    val = {f"f{i}": (f"def f{i}(a):\n    return a + {i}\n", f"f{i} :=\n  <- $a + {i}\n") for i in range(8)}
+    data = write_dataset(tmp_path, {"train": PAIRS["train"], "val": val}, name="eight")
+    run_dir = tmp_path / "zero-shot"
+    daemon = await start(backend="slow")
+    evaluating = asyncio.ensure_future(
+        daemon.request("experience/evaluate", {"runDir": str(run_dir), "dataset": str(data)}, msg_id="eval-1")
+    )
+    await daemon.wait_for(lambda: list(daemon.progress().values()), "evaluation progress", 60)
+    daemon.client.protocol.notify("$/cancelRequest", types.CancelParams(id="eval-1"))
+    with pytest.raises(JsonRpcException) as caught:
+        await evaluating
+    assert caught.value.code == -32800
+    (_token, reports), *_ = daemon.progress().items()
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd) and reports[-1].message == "cancelled"
+    assert RunDir.open(run_dir).metrics() == []  # a cut-short evaluation is not a measurement

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from experience.events import CancelToken, EventSink, Log, Metrics, Progress, ignore
+from experience.events import Cancelled, CancelToken, EventSink, Log, Metrics, Progress, ignore
 from experience.function.edit_distance_ratio import edit_distance_ratio
 from experience.kernel import BudgetExceeded, Kernel
 from experience.nn.moe import StMoe
@@ -190,6 +190,8 @@ class Trainer:
         losses = []
         with torch.no_grad():
             for start in range(0, len(pairs), self.run.config.batch_size):
+                if self.cancel.cancelled:
+                    raise Cancelled(f"evaluation cancelled after {start} of {len(pairs)} samples; nothing recorded")
                 chunk = pairs[start : start + self.run.config.batch_size]
                 out = self.model(from_texts([p.source for p in chunk], (len(chunk),)))
                 losses.append(edit_distance_ratio(out, from_texts(targets[start : start + len(chunk)], (len(chunk),))))
@@ -240,7 +242,12 @@ class Trainer:
                     )
                     last = record
                 if self.dataset.splits.get("val"):
-                    last = self.evaluate(self.dataset.split("val")).as_dict() | {"split": "val", "epoch": state.epoch}
+                    try:
+                        result = self.evaluate(self.dataset.split("val"))
+                    except Cancelled:  # the epoch's batches are done; resuming runs its validation
+                        self.events(Log("training stopped before the epoch's validation; resume with --resume"))
+                        return {"stopped": True, **last}
+                    last = result.as_dict() | {"split": "val", "epoch": state.epoch}
                 state.epoch += 1
                 state.batch = 0
                 self.run.save_state()

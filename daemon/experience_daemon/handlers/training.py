@@ -156,14 +156,14 @@ async def step(server: ExperienceServer, params: p.StepRequest) -> p.TrainResult
 
 
 async def evaluate(server: ExperienceServer, params: p.EvaluateRequest) -> p.EvalResult:
-    """Evaluate a run's experience on a split (with progress; it runs to the end once started)."""
+    """Evaluate a run's experience on a split (with progress; cancelling it answers an error, records nothing)."""
     options: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in {"runDir", *p.LSP_KEYS}}
     run_dir = params["runDir"]
     result = await run_job(
         server,
         dict(params),
         f"Evaluating {Path(run_dir).name}",
-        lambda _cancel, sink: server.service.evaluate(run_dir, events=sink, **options).as_dict(),
+        lambda cancel, sink: server.service.evaluate(run_dir, events=sink, cancel=cancel, **options).as_dict(),
     )
     return {"loss": float(result["loss"]), "exact": float(result["exact"]), "n": int(result["n"])}
 

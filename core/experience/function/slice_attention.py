@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from experience.function.base import Context, Function, Grad, object_array
@@ -45,8 +44,3 @@ class SliceAttention(Function):
 
 
 slice_attention = SliceAttention.apply
-
-
-def causal_mask(n: int) -> torch.Tensor:
-    """Lower-triangular boolean mask [n, n]."""
-    return torch.from_numpy(np.tril(np.ones((n, n), dtype=bool)))

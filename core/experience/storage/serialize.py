@@ -73,11 +73,9 @@ def load(path: str | Path, *, name: str | None = None) -> SymbolicTensor:
         ) from error
     storage = Storage([None] * int(coeff.numel()), shape, directory, layout)
     for slot in range(len(storage)):
-        file = storage.path(slot)
-        if file is not None and file.exists():
-            try:
-                text = read_text(file)
-            except UnicodeDecodeError as error:
-                raise TensorDirectoryError(f"{file} is not UTF-8 text ({error}); fix or delete that file") from error
-            storage._texts[slot] = text if text else None
+        try:
+            storage.reload(slot)
+        except UnicodeDecodeError as error:
+            file = storage.path(slot)
+            raise TensorDirectoryError(f"{file} is not UTF-8 text ({error}); fix or delete that file") from error
     return SymbolicTensor(coeff, storage, name=name or directory.name)

@@ -256,4 +256,3 @@ class Trainer:
             self.run.save_state()
             return {"stopped": True, "reason": str(error), **last}
         return last
-

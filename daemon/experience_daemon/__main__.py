@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import BinaryIO
 
+from experience_daemon.framing import DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_ENV, max_message_bytes
+
 
 def guard_stdout() -> BinaryIO:
     """Keep the real stdout for JSON-RPC; any other write to stdout (Python or C) goes to stderr."""
@@ -47,13 +49,22 @@ def serve(argv: Sequence[str] | None = None) -> int:
         choices=["debug", "info", "warning", "error"],
         help="stderr log level",
     )
+    parser.add_argument(
+        "--max-message-bytes",
+        metavar="N",
+        help=f"refuse messages longer than N bytes (default ${MAX_MESSAGE_ENV}, else {DEFAULT_MAX_MESSAGE_BYTES})",
+    )
     args = parser.parse_args(argv)
+    try:
+        limit = max_message_bytes(args.max_message_bytes)
+    except ValueError as error:
+        parser.error(f"{error} (--max-message-bytes or ${MAX_MESSAGE_ENV})")
     protocol_out = guard_stdout()
     setup_logging(args.log_level)
     from experience_daemon.server import build_server
     from experience_daemon.testing import backend_factory_from_env
 
-    server = build_server(backend_factory_from_env())
+    server = build_server(backend_factory_from_env(), max_message_bytes=limit)
     logging.getLogger(__name__).info("experience-daemon %s ready on stdio (pid %d)", server.version, os.getpid())
     try:
         server.start_io(sys.stdin.buffer, protocol_out)
@@ -61,7 +72,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(__name__).info("stopping: waiting for running jobs to reach a safe point")
         server.close()
         logging.getLogger(__name__).info("stopped")
-    return 0
+    return server.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -91,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     train.add_argument("--review", action="store_true", help="stage patches for review instead of applying")
+    train.add_argument(
+        "--grad",
+        choices=["example", "llm"],
+        default="example",
+        help="gradient mode of a new run: example (a wrong sample becomes a row) or llm (the LLM rewrites rows)",
+    )
+    train.add_argument(
+        "--capacity",
+        choices=["evict", "merge"],
+        default="evict",
+        help="when no row is free: evict the least trusted row, or merge the sample into its best row",
+    )
     train.add_argument("--quiet", action="store_true")
     _add_backend_args(train)
     ev = sub.add_parser("eval", help="evaluate a run (an empty run = the zero-shot baseline)")
@@ -103,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="list the learned experience entries")
     show.add_argument("--run-dir", required=True)
     show.add_argument("--json", action="store_true")
+    back = sub.add_parser("rollback", help="restore a run's experience as it was after a step")
+    back.add_argument("--run-dir", required=True)
+    back.add_argument("--to-step", type=int, required=True, help="the step to go back to (0: the empty start)")
     bench = sub.add_parser("bench", help="measure learning, baselines and system figures (see bench/README.md)")
     bench.add_argument("--out", required=True, help="JSON file to write")
     bench.add_argument("--quick", action="store_true", help="system figures only (a few minutes, no learning runs)")
@@ -131,6 +146,8 @@ def _train(args: argparse.Namespace, service: Service) -> int:
         max_cost=args.max_cost,
         resume=args.resume,
         review=args.review,
+        grad=args.grad,
+        capacity=args.capacity,
         cache=args.cache,
         no_cache=args.no_cache,
         max_steps=args.max_steps,
@@ -165,18 +182,30 @@ def _eval(args: argparse.Namespace, service: Service) -> int:
 
 
 def _show(args: argparse.Namespace, service: Service) -> int:
+    from pathlib import Path
+
     entries = service.list_entries(args.run_dir)
     if args.json:
         print(json.dumps(entries, indent=1))
         return 0
     for e in entries:
+        if e.get("missing"):
+            folder = Path(e["queryPath"]).parent
+            print(f"[{e['row']:4d}] row folder {folder} is missing: the row reads as empty (restore it from a copy)")
         if not e["filled"]:
             continue
         words = ", ".join(e["query"][:6])
         origin = f"step {e['step']} from {e['source']}" if e["step"] is not None else "hand-written"
         print(f"[{e['row']:4d}] {words}  ({origin})\n       key:   {e['keyPath']}\n       value: {e['valuePath']}")
     filled = sum(1 for e in entries if e["filled"])
-    print(f"{filled}/{len(entries)} rows filled")
+    missing = sum(1 for e in entries if e.get("missing"))
+    print(f"{filled}/{len(entries)} rows filled" + (f", {missing} row folder(s) missing" if missing else ""))
+    return 0
+
+
+def _rollback(args: argparse.Namespace, service: Service) -> int:
+    result = service.rollback(args.run_dir, args.to_step)
+    print(json.dumps(result, sort_keys=True))
     return 0
 
 
@@ -208,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     renderer = ProgressRenderer(quiet=getattr(args, "quiet", False))
     service = Service(events=renderer)
-    handlers = {"train": _train, "eval": _eval, "show": _show, "bench": _bench}
+    handlers = {"train": _train, "eval": _eval, "show": _show, "rollback": _rollback, "bench": _bench}
     try:
         return handlers[args.command](args, service)
     except KNOWN_ERRORS as error:

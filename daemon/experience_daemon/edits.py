@@ -48,4 +48,4 @@ def refresh_queries(service: Service, session: RunSession, key_slots: list[int])
         service.emit(session.key, Log(note, "warning"))
         queries = ["\n".join(identifiers(k or "")) for k in keys]
     for slot, query in zip(key_slots, queries, strict=True):
-        session.set_text(slot - 1, query)
+        session.set_text(slot - 1, query, "keywords")

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 from experience.events import CancelToken, Event, EventSink, Log, Metrics
 from experience.kernel import Budget
 from experience.tasks.dataset import Dataset, load_dataset
+from experience.train.rollback import rollback as rollback_run
 from experience.train.run_dir import RunConfig, RunDir, RunError
 from experience.train.trainer import EvalResult, Trainer
 from experience_daemon.errors import RunBusy
 from experience_daemon.session import Job, RunSession
+from experience_daemon.validation import check_writable
 
 if TYPE_CHECKING:
     from experience_daemon.service import Service, TrainParams
@@ -75,6 +77,8 @@ def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
         batch_size=params.batch_size,
         lr=params.lr,
         review=params.review,
+        grad=params.grad,
+        capacity=params.capacity,
     )
     return RunDir.create(path, config)
 
@@ -82,11 +86,9 @@ def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
 def train(
     service: Service, params: TrainParams, cancel: CancelToken | None, events: EventSink | None
 ) -> dict[str, Any]:
-    """Train (or resume) a run under its lock, sharing the session's experience with the trainer."""
+    """Train (or resume) a run: lock first, then read its state, sharing the session's experience."""
     if params.resume:
         session = service.session(params.run_dir)
-        session.refresh_run()
-        dataset = load_dataset(params.dataset or session.run.config.dataset)
     else:
         if not params.dataset:
             raise RunError("train needs --dataset DIR for a new run (or --resume to continue one)")
@@ -96,7 +98,11 @@ def train(
         session = service.session(params.run_dir)
     budget = Budget(max_calls=params.max_calls, max_tokens=params.max_tokens, max_cost=params.max_cost)
     with job(session, "train", cancel) as current, session.run.lock():
+        session.reload()  # under the lock: what another writer did before us is what we continue from
         run, cfg = session.run, session.run.config
+        if params.resume:
+            dataset = load_dataset(params.dataset or cfg.dataset)
+        check_writable(run.path)
         kernel = service.make_kernel(
             cfg.backend,
             cfg.model,
@@ -107,6 +113,8 @@ def train(
             concurrency=params.concurrency,
         )
         sink = job_sink(service, session, events)
+        for warning in getattr(kernel, "warnings", []):
+            sink(Log(warning, "warning"))
         try:
             trainer = Trainer(
                 run,
@@ -119,9 +127,21 @@ def train(
             result = trainer.train(params.epochs, max_steps=params.max_steps)
         finally:
             kernel.close()
+            session.mark_current()
             service.emit_changes(session, "patch")
     # where the run now is wins over the keys of the last metrics record (its epoch is the one evaluated)
     return {"run_dir": str(run.path), **result, "step": run.state.step, "epoch": run.state.epoch}
+
+
+def rollback(service: Service, run_dir: str, to_step: int) -> dict[str, Any]:
+    """Restore a run's experience as after `to_step`, under its lock (refused while it trains)."""
+    session = service.session(run_dir)
+    with job(session, "rollback", None), session.run.lock():
+        session.reload()
+        result = rollback_run(session.run, session.experience, to_step)
+        session.mark_current()
+    service.emit_changes(session, "rollback")
+    return {"runDir": session.key, **result}
 
 
 def evaluate(
@@ -148,6 +168,8 @@ def evaluate(
     run = session.run
     data = load_dataset(dataset or run.config.dataset)
     pairs = data.split(split if split in data.splits else "val")
+    if record:
+        check_writable(run.path)
     kernel = service.make_kernel(
         backend or run.config.backend,
         model or run.config.model,

@@ -16,7 +16,9 @@ PROTOCOL_VERSION = 1
 
 Column = Literal["query", "key", "value"]
 PatchState = Literal["staged", "applied", "accepted", "rejected", "blocked"]
-Origin = Literal["patch", "disk", "client", "review", "keywords"]
+Origin = Literal["patch", "disk", "client", "review", "keywords", "rollback"]
+GradMode = Literal["example", "llm"]
+CapacityPolicy = Literal["evict", "merge"]
 
 
 class RunParams(TypedDict):
@@ -37,6 +39,8 @@ class RunSummary(TypedDict):
     backend: str
     model: str | None
     review: bool
+    grad: GradMode
+    capacity: CapacityPolicy
     lastMetrics: dict[str, Any] | None
 
 
@@ -51,6 +55,9 @@ class EntryInfo(TypedDict):
     step: int | None
     source: str | None
     filled: bool
+    samples: list[str]
+    trust: float
+    missing: bool
 
 
 class EntryParams(TypedDict):
@@ -104,6 +111,8 @@ class TrainRequest(TypedDict):
     maxSteps: NotRequired[int]
     resume: NotRequired[bool]
     review: NotRequired[bool]
+    grad: NotRequired[GradMode]
+    capacity: NotRequired[CapacityPolicy]
     noCache: NotRequired[bool]
     concurrency: NotRequired[int]
 
@@ -219,6 +228,23 @@ class PatchDecision(TypedDict):
     version: int | None
 
 
+class RollbackParams(TypedDict):
+    """Restore a run's experience to what it was after step `toStep` (0: the empty start)."""
+
+    runDir: str
+    toStep: int
+
+
+class RollbackResult(TypedDict):
+    """Where the run now is; the entries that changed; the steps undone (kept on record)."""
+
+    runDir: str
+    step: int
+    epoch: int
+    restored: int
+    undone: list[int]
+
+
 class ClosedResult(TypedDict):
     """Whether the run was open."""
 
@@ -262,6 +288,7 @@ OPEN_RUN, CLOSE_RUN, LIST_ENTRIES = "experience/openRun", "experience/closeRun",
 READ_ENTRY, WRITE_ENTRY = "experience/readEntry", "experience/writeEntry"
 TRAIN, STEP, CANCEL, STATUS, EVALUATE = (f"experience/{n}" for n in ("train", "step", "cancel", "status", "evaluate"))
 PATCHES, ACCEPT_PATCH, REJECT_PATCH = "experience/patches", "experience/acceptPatch", "experience/rejectPatch"
+ROLLBACK = "experience/rollback"
 METRICS, ENTRY_CHANGED = "experience/metrics", "experience/entryChanged"
 
 # fmt: off
@@ -279,6 +306,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     _request("patches", PatchesParams, list[PatchInfo], "Patch records of a step (or of all steps)."),
     _request("acceptPatch", PatchParams, PatchDecision, "Apply a staged patch to its entry."),
     _request("rejectPatch", PatchParams, PatchDecision, "Mark a staged patch rejected."),
+    _request("rollback", RollbackParams, RollbackResult, "Restore the experience as it was after a step."),
     Method(METRICS, "notification", MetricsNotification, None, "A metrics record (per step, per evaluation)."),
     Method(ENTRY_CHANGED, "notification", EntryChangedNotification, None, "An entry's text changed."),
 )}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from experience.text import PatchOutcome, apply_patch
+from experience.text import PatchOutcome, PatchResult, apply_patch
 from experience.text.answer import clean_answer
 from experience.train.run_dir import RunDir
 from experience_daemon.errors import NotFound, PatchConflict
@@ -58,31 +58,65 @@ def _staged(record: dict[str, Any]) -> None:
         )
 
 
+def rebase(patch_id: str, row: int, base: str | None, current: str, diff: str) -> PatchResult:
+    """Apply a staged diff to an entry; when the entry changed since staging, only a context-anchored re-base.
+
+    A diff staged against an empty entry (or with a hunk without context) has no anchor in changed text:
+    applying it would prepend. That, and a hunk that no longer applies, is a PatchConflict naming the row.
+    """
+    result = apply_patch(current, diff, fuzz=FUZZ)
+    if result.outcome is PatchOutcome.REJECTED:
+        raise PatchConflict(
+            f"patch {patch_id} no longer applies to row {row} ({len(result.rejected_hunks)} of {result.hunks} "
+            "hunks rejected): the entry changed since the step; edit it by hand or reject the patch",
+            {"row": row, "rejectedHunks": list(result.rejected_hunks)},
+        )
+    if base is not None and current != base:
+        proposal = apply_patch(base, diff, fuzz=FUZZ).text
+        if current != proposal and (not base.strip() or any(not _anchored(h) for h in _hunks(diff))):
+            raise PatchConflict(
+                f"patch {patch_id} was staged for row {row} when it held different text; the row changed since "
+                "and the patch has no context to re-base on (it would be pasted beside the new text). Edit the "
+                "row by hand or reject the patch",
+                {"row": row, "base": base, "current": current, "proposal": proposal},
+            )
+    return result
+
+
+def _hunks(diff: str) -> list[list[str]]:
+    hunks: list[list[str]] = []
+    for line in diff.split("\n"):
+        if line.startswith("@@"):
+            hunks.append([])
+        elif hunks and line[:1] in (" ", "-", "+"):
+            hunks[-1].append(line)
+    return hunks
+
+
+def _anchored(hunk: list[str]) -> bool:
+    """A hunk that names lines of the old text (context or removals), so it can be placed in changed text."""
+    return any(line[:1] in (" ", "-") for line in hunk)
+
+
 def accept(session: RunSession, patch_id: str) -> tuple[dict[str, Any], int]:
-    """Apply a staged patch to its entry (fuzzy, like patch -F3); returns the record and slot."""
+    """Apply a staged patch to its entry (fuzzy, like patch -F3; re-based or refused if the entry changed)."""
     with session.lock:
         step, records, index = _find(session.run, patch_id)
         record = records[index]
         _staged(record)
-        slot = session.slot(int(record["row"]), column_index(str(record["column"])))
+        row = int(record["row"])
+        slot = session.slot(row, column_index(str(record["column"])))
         session.sync([slot])
         current, _ = session.read(slot)
-        result = apply_patch(current, str(record.get("diff", "")), fuzz=FUZZ)
-        if result.outcome is PatchOutcome.REJECTED:
-            raise PatchConflict(
-                f"patch {patch_id} no longer applies to its entry ({len(result.rejected_hunks)} "
-                f"of {result.hunks} hunks rejected): the entry changed since the step; edit it "
-                "by hand or reject the patch",
-                {"rejectedHunks": list(result.rejected_hunks)},
-            )
+        base = record.get("base")
+        result = rebase(patch_id, row, base if isinstance(base, str) else None, current, str(record.get("diff", "")))
         if clean_answer(result.text) in session.val_targets():
             raise PatchConflict(
                 f"leak guard: patch {patch_id} would write a validation target verbatim into the experience; reject it",
                 {"leak": True},
             )
-        session.set_text(slot, result.text)
         record.update(state="accepted", outcome=result.outcome.value, decided=time.time())
-        session.run.write_patches(step, records)
+        session.commit_entry(slot, result.text, "review", patches=(step, records))
         return patch_info(record), slot
 
 
@@ -93,5 +127,6 @@ def reject(session: RunSession, patch_id: str) -> dict[str, Any]:
         record = records[index]
         _staged(record)
         record.update(state="rejected", decided=time.time())
-        session.run.write_patches(step, records)
+        slot = session.slot(int(record["row"]), column_index(str(record["column"])))
+        session.commit_entry(slot, session.read(slot)[0], "review", patches=(step, records))
         return patch_info(record)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
+import sys
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import cattrs
 from lsprotocol import types
@@ -20,6 +21,7 @@ from pygls.exceptions import (
     JsonRpcInternalError,
     JsonRpcInvalidParams,
 )
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage, default_converter
 
@@ -30,8 +32,11 @@ from experience.tasks.dataset import DatasetError
 from experience.train.run_dir import RunError, RunLocked
 from experience_daemon import protocol
 from experience_daemon.errors import ServiceError
+from experience_daemon.framing import FrameReader
+from experience_daemon.framing import max_message_bytes as max_message_bytes_limit
 from experience_daemon.service import BackendFactory, Service
 from experience_daemon.session import COLUMNS, text_version
+from experience_daemon.transport import ExperienceProtocol, serve_stream
 from experience_daemon.watcher import RunWatcher
 from experience_daemon.wire import ParamsError
 
@@ -90,7 +95,13 @@ def rpc_error(method: str, error: Exception) -> JsonRpcException:
 class ExperienceServer(LanguageServer):
     """One daemon: a Service (the runs), a file watcher and worker threads for blocking work."""
 
-    def __init__(self, backend_factory: BackendFactory | None = None, *, workers: int = 16) -> None:
+    def __init__(
+        self,
+        backend_factory: BackendFactory | None = None,
+        *,
+        workers: int = 16,
+        max_message_bytes: int | None = None,
+    ) -> None:
         try:
             version = metadata.version("experience")
         except metadata.PackageNotFoundError:
@@ -100,7 +111,10 @@ class ExperienceServer(LanguageServer):
             version,
             text_document_sync_kind=types.TextDocumentSyncKind.None_,
             converter_factory=raw_converter,
+            protocol_cls=ExperienceProtocol,
         )
+        self.max_message_bytes = max_message_bytes_limit(max_message_bytes)
+        self.exit_code = 0  # LSP: 0 after shutdown then exit, 1 for an exit without shutdown
         self.service = Service(run_events=self.on_run_event, backend_factory=backend_factory)
         self.jobs = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="experience-job")
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -198,25 +212,38 @@ class ExperienceServer(LanguageServer):
         self.jobs.shutdown(wait=True, cancel_futures=True)
         self.service.close()
 
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdin/stdout (bounded, checked messages: transport.py) until `exit` or the end of stdin."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        reader = FrameReader(stdin or sys.stdin.buffer, self.max_message_bytes)
+        try:
+            asyncio.run(serve_stream(cast(ExperienceProtocol, self.protocol), reader, self._stop_event))
+        except BrokenPipeError:
+            log.error("the client closed the daemon's stdout; stopping")
+        except KeyboardInterrupt:
+            log.info("interrupted; stopping")
+        except SystemExit as stop:  # the `exit` notification
+            self.exit_code = stop.code if isinstance(stop.code, int) else 1
+            log.info("exit received (%s shutdown)", "after" if self.exit_code == 0 else "without")
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
     def report_server_error(self, error: Exception, source: ServerErrors) -> None:
-        """Unparseable input gets a parse error (id null); other out-of-band errors are logged."""
-        if isinstance(error, json.JSONDecodeError):
-            message = f"parse error: the daemon got a message that is not JSON ({error}); it was dropped"
-            log.warning(message)
-            error_body = {"code": protocol.ERROR_CODES["parseError"], "message": message}
-            self.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": error_body})  # id must be null
-            return
+        """Out-of-band errors (a failed notification handler, say) are logged and shown as a log message."""
         if source is FeatureRequestError:
             return
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
         self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=f"{error}"))
 
 
-def build_server(backend_factory: BackendFactory | None = None) -> ExperienceServer:
-    """A server with every protocol request registered."""
+def build_server(
+    backend_factory: BackendFactory | None = None, *, max_message_bytes: int | None = None
+) -> ExperienceServer:
+    """A server with every protocol request registered (`max_message_bytes` None: $EXPERIENCE_MAX_MESSAGE_BYTES)."""
     from experience_daemon.handlers import HANDLERS
 
-    server = ExperienceServer(backend_factory)
+    server = ExperienceServer(backend_factory, max_message_bytes=max_message_bytes)
     missing = {m.name for m in protocol.METHODS.values() if m.kind == "request"} - set(HANDLERS)
     if missing:
         raise RuntimeError(f"protocol requests without a handler: {sorted(missing)}")

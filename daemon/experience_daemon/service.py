@@ -13,7 +13,7 @@ from experience.events import CancelToken, EntryChanged, Event, EventSink, ignor
 from experience.kernel import Backend, Budget, Kernel, make_backend
 from experience.train.run_dir import RunLocked
 from experience.train.trainer import EvalResult
-from experience_daemon import edits, jobs, review, views
+from experience_daemon import edits, jobs, review, validation, views
 from experience_daemon.session import RunSession
 from experience_daemon.watcher import OwnWrites
 
@@ -50,6 +50,8 @@ class TrainParams:
     max_cost: float | None = None
     resume: bool = False
     review: bool = False
+    grad: str = "example"
+    capacity: str = "evict"
     cache: str | None = None
     no_cache: bool = False
     concurrency: int = 1
@@ -152,6 +154,7 @@ class Service:
         events: EventSink | None = None,
     ) -> dict[str, Any]:
         """Train (or resume) a run; returns the final validation metrics."""
+        validation.check_train_params(params)  # before anything is created: a bad option leaves nothing behind
         return jobs.train(self, params, cancel, events)
 
     def step(
@@ -222,8 +225,10 @@ class Service:
 
     # -- entries -------------------------------------------------------------------------
     def list_entries(self, run_dir: str) -> list[dict[str, Any]]:
-        """Every experience row: keywords, files, and the step and sample that last wrote it."""
-        return views.entries(self.session(run_dir))
+        """Every experience row: keywords, files, trust, and the samples that shaped it."""
+        session = self.session(run_dir)
+        session.refresh_run()
+        return views.entries(session)
 
     def read_entry(self, run_dir: str, row: int, column: str | int) -> dict[str, Any]:
         """Text and version of one entry."""
@@ -268,6 +273,11 @@ class Service:
         record, slot = review.accept(session, patch_id)
         self.emit_changes(session, "review", [slot])
         return {"patch": record, "version": session.read(slot)[1]}
+
+    def rollback(self, run_dir: str, to_step: int) -> dict[str, Any]:
+        """Restore the experience byte for byte as after step `to_step`; later steps stay on record."""
+        self._not_trained_elsewhere(self.session(run_dir), "a rollback")
+        return jobs.rollback(self, run_dir, to_step)
 
     def reject_patch(self, run_dir: str, patch_id: str) -> dict[str, Any]:
         """Mark a staged patch rejected."""

@@ -8,19 +8,20 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from experience.events import CancelToken
 from experience.kernel import Kernel
 from experience.storage.layout import ExperienceLayout
-from experience.storage.serialize import write_meta
 from experience.tensor import SymbolicTensor
 from experience.text.answer import clean_answer
+from experience.train.journal import Change
 from experience.train.run_dir import RunDir
-from experience_daemon.errors import NotFound, StaleVersion
+from experience_daemon.errors import NotFound, RunBusy, StaleVersion
 from experience_daemon.watcher import OwnWrites
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class RunSession:
         self.keyword_kernel: Kernel | None = None
         self._val_targets: set[str] | None = None
         self._known = [text_version(t) for t in self.experience.texts()]
+        self._seq = self.run.state.seq
 
     @property
     def rows(self) -> int:
@@ -107,6 +109,34 @@ class RunSession:
         """Re-read run.json (another process may have trained); kept as is while a job here runs."""
         if self.job is None:
             self.run = RunDir.open(self.path)
+            if self.run.state.seq != self._seq:
+                self._reload_experience()
+
+    def reload(self) -> None:
+        """Under the run's file lock: finish an interrupted commit, re-read run.json and the experience."""
+        with self.lock:
+            self.run = RunDir.open(self.path, recover=False)
+            self.run.recover()
+            self._reload_experience()
+
+    def mark_current(self) -> None:
+        """Note that the in-memory experience is what the disk holds (after this daemon's own commits)."""
+        self._seq = self.run.state.seq
+
+    def _reload_experience(self) -> None:
+        """Bring the shared in-memory experience (texts and coefficients) up to what the disk holds."""
+        fresh = self.run.load_experience()
+        with self.lock:
+            if tuple(fresh.shape) != tuple(self.experience.shape):
+                self.experience = fresh
+            else:
+                old = self.experience.texts()
+                self.experience.storage.set_memory(
+                    {slot: text for slot, text in enumerate(fresh.texts()) if text != old[slot]}
+                )
+                with torch.no_grad():
+                    self.experience.coeff.data.copy_(fresh.coeff.data)
+            self._seq = self.run.state.seq
 
     def locked_elsewhere(self) -> str | None:
         """Who trains this run in another process (None: nobody, or this daemon)."""
@@ -144,30 +174,60 @@ class RunSession:
         return text, text_version(text)
 
     def write(self, slot: int, text: str, version: int) -> int:
-        """Replace a slot's text if `version` is current; returns the new version."""
-        with self.lock:
-            current = self.experience.storage.read(slot) or ""
-            if text_version(current) != version:
-                row, column = divmod(slot, 3)
-                raise StaleVersion(
-                    f"entry {row}/{COLUMNS[column]} of {self.key} changed since version {version} "
-                    "was read "
-                    f"(now {text_version(current)}); read it again and reapply your edit",
-                    {"current": text_version(current)},
-                )
-            self.set_text(slot, text)
+        """Replace a slot's text if `version` is current (checked on the run's current state); the new version."""
+        self.commit_entry(slot, text, "client", expected=version)
         return text_version(text)
 
-    def set_text(self, slot: int, text: str) -> None:
-        """Write a slot (remembered as the daemon's own write) and its presence coefficient."""
-        with self.lock:
+    def set_text(self, slot: int, text: str, origin: str = "client") -> None:
+        """Write a slot and its presence coefficient as one journal record."""
+        self.commit_entry(slot, text, origin)
+
+    def commit_entry(
+        self,
+        slot: int,
+        text: str,
+        origin: str,
+        patches: tuple[int, list[dict[str, Any]]] | None = None,
+        expected: int | None = None,
+    ) -> None:
+        """Under the run's file lock and on current state: write one entry (and patch records) as one commit."""
+        if self.job is not None and self.job.kind in ("train", "step"):
+            row, column = divmod(slot, 3)
+            raise RunBusy(
+                f"{self.key} is training in this daemon; an edit of entry {row}/{COLUMNS[column]} now would be "
+                "overwritten by its next step. Stop the training (experience/cancel) or wait, then retry",
+                {"job": self.job.kind},
+            )
+        with self.lock, self.run.lock():
+            on_disk = RunDir.open(self.path, recover=False)
+            if on_disk.needs_recovery() or on_disk.state.seq != self._seq:
+                self.reload()
+            value = text if text else None
+            before = self.experience.storage.read(slot)
+            if expected is not None and text_version(before) != expected:
+                row, column = divmod(slot, 3)
+                raise StaleVersion(
+                    f"entry {row}/{COLUMNS[column]} of {self.key} changed since version {expected} was read "
+                    f"(now {text_version(before)}); read it again and reapply your edit",
+                    {"current": text_version(before)},
+                )
+            flat = self.experience.coeff.data.view(-1)
+            coeff_before = float(flat[slot])
+            coeff_after = coeff_before if before == value else 1.0 if value else 0.0
+            change = Change(
+                "edit",
+                asdict(self.run.state),
+                entries=[(slot, before, value)] if before != value else [],
+                coeff=[(slot, coeff_before, coeff_after)] if coeff_before != coeff_after else [],
+                patches=patches,
+                info={"origin": origin},
+            )
             self.own.record(self.file_of(slot), text)
-            self.experience.storage.write(slot, text)
+            self.run.commit(change)
+            self._seq = self.run.state.seq
+            self.experience.storage.set_memory({slot: value})
             with torch.no_grad():
-                self.experience.coeff.data.view(-1)[slot] = 1.0 if text else 0.0
-            directory = self.experience.storage.directory
-            if directory is not None:
-                write_meta(directory, self.experience)
+                flat[slot] = coeff_after
 
     def sync(self, slots: Iterable[int]) -> list[int]:
         """Reload slots from disk; returns those whose text changed."""

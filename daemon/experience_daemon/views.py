@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from experience.experience_tensor import Experience
+from experience.train.jsonsafe import finite_record
+from experience.train.run_dir import RunDir
 from experience_daemon import review
 from experience_daemon.session import RunSession
 
@@ -23,7 +25,9 @@ def summary(session: RunSession) -> dict[str, Any]:
         "backend": run.config.backend,
         "model": run.config.model,
         "review": run.config.review,
-        "lastMetrics": metrics[-1] if metrics else None,
+        "grad": run.config.grad,
+        "capacity": run.config.capacity,
+        "lastMetrics": finite_record(metrics[-1]) if metrics else None,
     }
 
 
@@ -40,31 +44,52 @@ def status(session: RunSession) -> dict[str, Any]:
         "review": run.config.review,
         "lockedBy": session.locked_elsewhere(),
         "staged": len(review.list_patches(run, state="staged")),
-        "lastMetrics": metrics[-1] if metrics else None,
+        "lastMetrics": finite_record(metrics[-1]) if metrics else None,
     }
 
 
 def entries(session: RunSession) -> list[dict[str, Any]]:
     """Every experience row: keywords, file paths, and the step and sample that last wrote it."""
     run, experience = session.run, session.experience
-    provenance: dict[int, tuple[int, str | None]] = {}
-    for number in run.patch_steps():
-        for rec in run.read_patches(number):
-            if rec.get("state") in ("applied", "accepted"):
-                provenance[int(rec["row"])] = (int(rec["step"]), rec.get("sample"))
+    provenance, shaped = row_provenance(run)
+    trust = experience.coeff.detach()[:, 2].tolist()
     out = []
     for row, (query, key, value) in enumerate(Experience.rows(experience)):
         step, sample = provenance.get(row, (None, None))
+        query_path = experience.path(row, 0)
         out.append(
             {
                 "row": row,
                 "query": [w for w in (query or "").splitlines() if w.strip()],
-                "queryPath": str(experience.path(row, 0)),
+                "queryPath": str(query_path),
                 "keyPath": str(experience.path(row, 1)),
                 "valuePath": str(experience.path(row, 2)),
                 "step": step,
                 "source": sample,
                 "filled": bool(key or value),
+                "samples": shaped.get(row, []),
+                "trust": float(trust[row]),
+                "missing": query_path is not None and not query_path.parent.is_dir(),  # a deleted row folder
             }
         )
     return out
+
+
+def row_provenance(run: RunDir) -> tuple[dict[int, tuple[int, str | None]], dict[int, list[str]]]:
+    """Per row: (step, sample) of its last applied patch, and every sample that shaped its current text."""
+    last: dict[int, tuple[int, str | None]] = {}
+    shaped: dict[int, list[str]] = {}
+    for number in run.patch_steps():
+        fresh: set[int] = set()
+        for rec in run.read_patches(number):
+            if rec.get("state") not in ("applied", "accepted"):
+                continue
+            row = int(rec["row"])
+            last[row] = (int(rec["step"]), rec.get("sample"))
+            names = [str(n) for n in rec.get("samples") or ([rec["sample"]] if rec.get("sample") else [])]
+            if rec.get("action") in ("new", "evict") and row not in fresh:
+                shaped[row] = []  # a row written afresh forgets who shaped its old text
+                fresh.add(row)
+            seen = shaped.setdefault(row, [])
+            seen.extend(n for n in names if n not in seen)
+    return last, shaped

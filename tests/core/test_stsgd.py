@@ -33,13 +33,13 @@ def param(coeffs: list[float], texts: list[str | None]) -> SymbolicTensor:
 @pytest.mark.parametrize(
     ("lr", "expected"),
     [
-        (1.0, [1.0, 0.0, 1.0, 0.3, 1.0, 0.6]),
-        (0.5, [0.5, 0.5, 0.7, 0.3, 0.5 * 0.9 + 0.5, 0.6]),
+        (1.0, [1.0, 0.0, 0.65, 0.3, 0.9, 0.6]),
+        (0.5, [1.0, 0.0, 0.525, 0.3, 0.9, 0.6]),
     ],
 )
 def test_numeric_rule(lr: float, expected: list[float]) -> None:
-    # 0: empty, gets text (cold start)   1: has text, a diff empties it
-    # 2: has text, only a numeric grad    3: untouched   4: rejected diff (text stays)
+    # 0: empty, gets text (cold start): trusted at 1     1: has text, a diff empties it: 0
+    # 2: has text, only a numeric grad (helped): c - lr*g  3: untouched   4: rejected diff (text and c stay)
     # 5: numeric grad of exactly zero (untouched)
     p = param([0.0, 1.0, 0.4, 0.3, 0.9, 0.6], [None, "gone\n", "kept\n", "idle\n", "x\n", "y\n"])
     grads = [

@@ -195,8 +195,8 @@ def test_cancel_during_the_epoch_validation_stops_and_resume_validates(tmp_path:
     original = trainer.step
 
     def last_step_then_cancel(batch, epoch):  # cancel arrives while the epoch's last batch runs
-        record = original(batch, epoch)
-        if run.state.batch == 1:
+        record = original(batch, epoch)  # the step is committed when it returns
+        if run.state.batch == 2:
             trainer.cancel.cancel()
         return record
 

@@ -48,13 +48,15 @@ export async function scenario(ui, workspace, serverPid) {
   mark("workbenchAndDaemonReadySeconds", t);
   await ui.shot("workbench-daemon-ready");
 
-  // 1. Train from the palette: a new run "runs/e2e" on the tiny dataset, local model, 1 epoch (review mode is on).
+  // 1. Train from the palette: a new run "runs/e2e" on the tiny dataset, local model, example gradients, 1 epoch
+  // (review mode is on).
   t = Date.now();
   await ui.command("Experience: Train");
   await ui.answer("Train: which run?", "New run", "New run");
   await ui.answer("New run", "runs/e2e");
   await ui.answer("Dataset", "tiny", "tiny");
   await ui.answer("Backend", "local", "local");
+  await ui.answer("Gradient", "example", "example");
   await ui.answer("Epochs", "1");
   const progress = ui.toast("Training e2e");
   await ui.waitOrFail(progress, 30_000);
@@ -221,5 +223,22 @@ export async function scenario(ui, workspace, serverPid) {
   await ui.waitOrFail(evaluated, 5 * MINUTE);
   mark("evaluateSeconds", t);
   await ui.shot("evaluated");
+
+  // 7. Roll runs/e2e back to step 0 (the empty start) from the palette, through the modal confirmation.
+  t = Date.now();
+  await ui.command("Experience: Roll Back Run to Step...");
+  await ui.answer("Roll back which run?", "e2e", "e2e");
+  await ui.answer("Roll back e2e", "0");
+  const dialog = page.locator(".monaco-dialog-box");
+  await dialog.waitFor({ state: "visible", timeout: 15_000 });
+  await ui.shot("rollback-confirm");
+  await dialog
+    .locator(".monaco-button", { hasText: /^Roll Back$/ })
+    .first()
+    .click();
+  await ui.waitOrFail(ui.toast(/Rolled back e2e to step 0: undid step 1 \(kept on record\)/), 60_000);
+  await until(() => filledRows(e2e).length === 0, 15_000, "rolling runs/e2e back to step 0 left filled rows");
+  mark("rollbackSeconds", t);
+  await ui.shot("rolled-back");
   return { timings, statusText, acceptedPatch: accepted.id, editedFile: file, acceptedFile: target };
 }

@@ -7,6 +7,7 @@ import { SCHEME } from "./common/entryUri";
 import { LossChart } from "./features/chart";
 import { EntryFileSystem } from "./features/entries";
 import { Review, type PatchTarget } from "./features/review";
+import { Rollback, type RollbackArgs } from "./features/rollback";
 import { Runs } from "./features/runs";
 import { secretEnv, setApiKey } from "./features/secrets";
 import { StatusItem } from "./features/status";
@@ -25,6 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const tree = new RunsTree(d, runs, rv);
   const training = new Training(d, runs, rv);
   const chart = new LossChart(runs);
+  const rollback = new Rollback(d, runs, files, tree, (title) => training.pickRun(title, false));
   const command = (id: string, run: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, run);
 
   context.subscriptions.push(
@@ -46,6 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     command("experience.showPatchDiff", (target?: PatchTarget) => rv.showDiff(target)),
     command("experience.acceptPatch", (target?: PatchTarget) => rv.decide(target, true)),
     command("experience.rejectPatch", (target?: PatchTarget) => rv.decide(target, false)),
+    command("experience.rollback", (args?: RollbackArgs) => rollback.run(args)),
     command("experience.showLossChart", () => chart.show(runs.active ?? runs.list()[0])),
     command("experience.refreshRuns", async () => {
       await runs.discover();

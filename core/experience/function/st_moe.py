@@ -8,13 +8,15 @@ import numpy as np
 import torch
 
 from experience.function.base import Context, Function, Grad, object_array
+from experience.function.route import Route, route_samples
+from experience.function.row_rewrite import RowRewrite, SampleFeedback, rewrite_rows
 from experience.kernel import Kernel, KernelTask
 from experience.prompts import render
 from experience.retrieval import JaccardIndex, parse_keywords
-from experience.retrieval.query import generate_queries
+from experience.retrieval.query import generate_queries, identifiers
 from experience.storage.store import Storage
 from experience.tensor import SymbolicTensor
-from experience.text import apply_patch, unified_diff
+from experience.text import apply_patch, merge_keywords, unified_diff
 from experience.text.answer import blocks, clean_answer, trim_blocks
 
 QUERY, KEY, VALUE = 0, 1, 2
@@ -32,9 +34,17 @@ class MoeSpec:
     rng: np.random.Generator | None = None
     max_tokens: int = 256
     prior: np.ndarray | None = None
+    trust: np.ndarray | None = None  # per row; retrieval multiplies by it, rows at 0 are never retrieved
+    grad: str = "example"  # "example": a wrong sample becomes a row; "llm": the LLM rewrites routed rows
+    capacity: str = "evict"  # policy when no row is free (see route_samples)
+    baseline: float = 0.5  # loss at which a row's coefficient neither rises nor falls
+    names: list[str | None] = field(default_factory=list)  # sample names, for provenance
     picks: list[list[int]] = field(default_factory=list)
+    similarity: list[float] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     routes: list[int | None] = field(default_factory=list)
+    row_routes: dict[int, Route] = field(default_factory=dict)
+    rewrites: dict[int, RowRewrite] = field(default_factory=dict)
 
 
 def translate_task(spec: MoeSpec, rows: list[tuple[str | None, str | None, str | None]], source: str) -> KernelTask:
@@ -49,38 +59,6 @@ def translate_task(spec: MoeSpec, rows: list[tuple[str | None, str | None, str |
         max_tokens=limit,
         tag="translate",
     )
-
-
-def route_rows(
-    experience: SymbolicTensor,
-    sources: list[str | None],
-    picks: list[list[int]],
-    live: list[bool],
-    rng: np.random.Generator | None,
-) -> list[int | None]:
-    """Which experience row learns from each sample: its own row, else an empty pick, else a free row."""
-    texts = experience.texts()
-    keys = [texts[3 * r + KEY] for r in range(experience.shape[0])]
-    empty = [r for r in range(len(keys)) if not keys[r] and not texts[3 * r + VALUE]]
-    claimed: set[int] = set()
-    routes: list[int | None] = []
-    for source, rows, want in zip(sources, picks, live, strict=True):
-        if not want or not source:
-            routes.append(None)
-            continue
-        own = next((r for r, k in enumerate(keys) if k and k.rstrip() == source.rstrip()), None)
-        free = [r for r in empty if r not in claimed]
-        if own is not None:
-            row = own
-        elif any(r in free for r in rows):
-            row = next(r for r in rows if r in free)
-        elif free:
-            row = int(free[int(rng.integers(len(free)))]) if rng is not None else free[0]
-        else:
-            row = rows[0]
-        claimed.add(row)
-        routes.append(row)
-    return routes
 
 
 def answer_shape(rows: list[tuple[str | None, str | None, str | None]]) -> tuple[int, int | None]:
@@ -103,13 +81,16 @@ class StMoe(Function):
             )
         sources = inputs.texts()
         spec.queries = generate_queries(spec.kernel, sources)
-        spec.picks = spec.index.topk_batch(
-            [parse_keywords(q) for q in spec.queries],
-            spec.topk,
-            noise_std=spec.noise_std,
-            rng=spec.rng,
-            prior=spec.prior,
+        keywords = [parse_keywords(q) for q in spec.queries]
+        trust = spec.trust if spec.trust is not None else np.ones(experience.shape[0])
+        picks = spec.index.topk_batch(
+            keywords, spec.topk, noise_std=spec.noise_std, rng=spec.rng, weights=trust, prior=spec.prior
         )
+        spec.picks = [[r for r in rows if trust[r] > 0.0] for rows in picks]
+        spec.similarity = [
+            float(spec.index.scores(words)[rows[0]]) if rows else 0.0
+            for words, rows in zip(keywords, spec.picks, strict=True)
+        ]
         table = experience.texts()
         rows = [[(table[3 * r], table[3 * r + 1], table[3 * r + 2]) for r in picks] for picks in spec.picks]
         tasks = [translate_task(spec, r, s or "") for r, s in zip(rows, sources, strict=True)]
@@ -123,29 +104,35 @@ class StMoe(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Grad) -> tuple[Grad | None, Grad | None]:
-        """Numeric: each used row's key/value gets the loss of its outputs / k. Symbolic: see route_rows."""
+        """Numeric: each used row moves by its samples' loss against the baseline. Symbolic: routed rows' diffs."""
         spec: MoeSpec = ctx.saved["spec"]
         sources, outputs = ctx.saved["sources"], ctx.saved["outputs"]
         experience = ctx.inputs[1]
-        rows = experience.shape[0]
-        coeff = torch.zeros(rows, 3, dtype=experience.coeff.dtype)
         g = grad.coeff if grad.coeff is not None else torch.zeros(len(sources))
-        for i, picks in enumerate(spec.picks):
-            for r in picks:
-                coeff[r, KEY] += g[i] / len(picks)
-                coeff[r, VALUE] += g[i] / len(picks)
+        coeff = row_coeff_grad(spec, g, experience.shape[0], experience.coeff.dtype)
         diffs = grad.diff_list()
         better = [apply_patch(o or "", d).text if d else None for o, d in zip(outputs, diffs, strict=True)]
-        live = [b is not None for b in better]
-        routes = route_rows(experience, sources, spec.picks, live, spec.rng)
-        spec.routes = routes
         texts = experience.texts()
-        exp_diffs = np.full((rows, 3), None, dtype=object)
-        for i, row in enumerate(routes):
-            if row is None:
-                continue
-            wanted = (spec.queries[i], sources[i], better[i])
-            for col, new in enumerate(wanted):
+        trust = spec.trust if spec.trust is not None else np.ones(experience.shape[0])
+        spec.row_routes, spec.routes = route_samples(
+            keys=[texts[3 * r + KEY] for r in range(experience.shape[0])],
+            trust=trust,
+            sources=sources,
+            picks=spec.picks,
+            similarity=spec.similarity,
+            live=[b is not None for b in better],
+            refine=spec.grad == "llm",
+            capacity=spec.capacity,
+            rng=spec.rng,
+        )
+        wanted = (
+            llm_rows(spec, texts, sources, outputs, better, diffs)
+            if spec.grad == "llm"
+            else example_rows(spec, texts, sources, better)
+        )
+        exp_diffs = np.full((experience.shape[0], 3), None, dtype=object)
+        for row, new_texts in wanted.items():
+            for col, new in enumerate(new_texts):
                 exp_diffs[row, col] = unified_diff(texts[3 * row + col] or "", new or "")
         input_grad = None
         if ctx.needs_input_grad[0]:
@@ -153,6 +140,91 @@ class StMoe(Function):
                 g.clone(), object_array(improve_inputs(spec.kernel, sources, outputs, better), (len(sources),))
             )
         return (input_grad, Grad(coeff, exp_diffs))
+
+
+def row_coeff_grad(spec: MoeSpec, g: torch.Tensor, rows: int, dtype: torch.dtype) -> torch.Tensor:
+    """d(loss)/d(row coefficient): the mean over the samples that used a row of (loss - baseline) / k.
+
+    `g` is the output grad of a mean-reduced loss, so loss_i = g_i * B. Rows that helped (loss below the
+    baseline) get a negative grad and rise under StSGD; rows that hurt fall and, at 0, are free.
+    """
+    coeff = torch.zeros(rows, 3, dtype=dtype)
+    users = torch.zeros(rows, dtype=dtype)
+    batch = len(spec.picks)
+    for i, picks in enumerate(spec.picks):
+        loss = float(g[i]) * batch
+        for r in picks:
+            coeff[r, KEY] += (loss - spec.baseline) / spec.topk
+            users[r] += 1
+    used = users > 0
+    coeff[used, KEY] /= users[used]
+    coeff[used, VALUE] = coeff[used, KEY]
+    return coeff
+
+
+def example_rows(
+    spec: MoeSpec, texts: list[str | None], sources: list[str | None], better: list[str | None]
+) -> dict[int, tuple[str | None, str | None, str | None]]:
+    """Example mode: a routed row becomes its sample's (keywords, source, target); later samples append."""
+    wanted: dict[int, tuple[str | None, str | None, str | None]] = {}
+    for row, route in spec.row_routes.items():
+        current = (texts[3 * row], texts[3 * row + KEY], texts[3 * row + VALUE])
+        for n, i in enumerate(route.samples):
+            example = (spec.queries[i], sources[i], better[i])
+            if n == 0 and route.action != "merge":
+                current = example
+            else:
+                current = (
+                    merge_keywords([current[0], example[0]]),
+                    join_examples(current[1], example[1]),
+                    join_examples(current[2], example[2]),
+                )
+        wanted[row] = current
+    return wanted
+
+
+def join_examples(first: str | None, second: str | None) -> str | None:
+    """Two examples in one entry, separated by a blank line (a merged row shows both)."""
+    if not first:
+        return second
+    if not second:
+        return first
+    return first.rstrip("\n") + "\n\n" + second
+
+
+def llm_rows(
+    spec: MoeSpec,
+    texts: list[str | None],
+    sources: list[str | None],
+    outputs: list[str | None],
+    better: list[str | None],
+    diffs: list[str | None],
+) -> dict[int, tuple[str | None, str | None, str | None]]:
+    """LLM mode: per routed row, two calls rewrite its key and value from every routed sample's feedback."""
+    rows: dict[int, tuple[str | None, str | None]] = {}
+    feedback: dict[int, list[SampleFeedback]] = {}
+    for row, route in spec.row_routes.items():
+        fresh = route.action in ("new", "evict")
+        rows[row] = (None, None) if fresh else (texts[3 * row + KEY], texts[3 * row + VALUE])
+        feedback[row] = [
+            SampleFeedback(
+                name=spec.names[i] if i < len(spec.names) else None,
+                source=sources[i] or "",
+                output=outputs[i] or "",
+                expected=better[i] or "",
+                diff=diffs[i] or "",
+            )
+            for i in route.samples
+        ]
+    spec.rewrites = rewrite_rows(spec.kernel, spec.task_prompt, rows, feedback, max_tokens=spec.max_tokens)
+    wanted: dict[int, tuple[str | None, str | None, str | None]] = {}
+    for row, rewrite in spec.rewrites.items():
+        route = spec.row_routes[row]
+        query = merge_keywords([spec.queries[i] for i in route.samples] + ["\n".join(identifiers(rewrite.key))])
+        if route.action not in ("new", "evict"):
+            query = merge_keywords([texts[3 * row], query])
+        wanted[row] = (query, rewrite.key, rewrite.value)
+    return wanted
 
 
 def improve_inputs(

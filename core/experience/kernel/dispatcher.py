@@ -19,6 +19,7 @@ from .types import Backend, BudgetExceeded, Completion, KernelError, KernelTask,
 from .usage import Budget, Usage
 
 log = logging.getLogger(__name__)
+_SELF_PRICED = frozenset({"claude-agent"})  # backends whose completions carry their own cost
 
 
 class Kernel:
@@ -49,6 +50,8 @@ class Kernel:
         self._lock = threading.Lock()
         self._reserved = 0
         self._rng = random.Random()
+        self.warnings: list[str] = []  # said once each through `logging`; a trainer may show them to the user
+        self._warn_if_cost_cap_cannot_trip()
 
     @property
     def concurrency(self) -> int:
@@ -144,6 +147,22 @@ class Kernel:
         self.close()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _warn_if_cost_cap_cannot_trip(self) -> None:
+        """A max_cost cap on a backend without token prices never trips: say so once."""
+        if self.budget.max_cost is None:
+            return
+        if getattr(self.backend, "reports_cost", self.backend.name in _SELF_PRICED):
+            return
+        if self.backend.cost(1000, 1000) > 0:
+            return
+        message = (
+            f"max_cost={self.budget.max_cost} can never be reached: {self.backend_id} has no token prices "
+            "(every call costs $0 here); cap the run with max_calls or max_tokens instead"
+        )
+        log.warning("%s", message)
+        self.warnings.append(message)
+
 
     async def _run_on_private_loop(self, batch: list[KernelTask]) -> list[Completion]:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from experience.function.st_moe import MoeSpec, st_moe
 from experience.kernel import Kernel
@@ -36,8 +37,13 @@ class StMoe(Module):
         noise_std: float = 0.05,
         seed: int = 0,
         max_tokens: int = 256,
+        grad: str = "example",
+        capacity: str = "evict",
+        baseline: float = 0.5,
     ) -> None:
         super().__init__()
+        if grad not in ("example", "llm"):
+            raise ValueError(f"unknown gradient mode {grad!r}; use 'example' or 'llm'")
         if experience.dim() != 2 or experience.shape[1] != 3:
             raise ValueError(f"StMoe needs an [N, 3] experience, got {list(experience.shape)}")
         if topk < 1:
@@ -48,11 +54,13 @@ class StMoe(Module):
         self.topk = topk
         self.noise_std = noise_std
         self.max_tokens = max_tokens
+        self.grad = grad
+        self.capacity = capacity
+        self.baseline = baseline
         self.rng = np.random.default_rng(seed)
         self.last: MoeSpec | None = None
         self._index: JaccardIndex | None = None
         self._indexed_version = -1
-        self._prior = np.zeros(experience.shape[0])
 
     def reseed(self, *entropy: int) -> None:
         """Reset exploration noise from integers (e.g. seed, step) so a resumed run draws the same."""
@@ -64,13 +72,19 @@ class StMoe(Module):
         if self._index is None or version != self._indexed_version:
             table = self.experience.texts()
             self._index = JaccardIndex(index_queries(table))
-            filled = np.array([bool(table[r + 1] or table[r + 2]) for r in range(0, len(table), 3)])
-            self._prior = filled.astype(np.float64) * FILLED_PRIOR
             self._indexed_version = version
         return self._index
 
-    def forward(self, inputs: SymbolicTensor) -> SymbolicTensor:
-        """Outputs [B]; `self.last` keeps the queries and retrieved rows of this call."""
+    def trust(self) -> np.ndarray:
+        """Per row: its value coefficient where the row holds text, else 0 (a row at 0 is never retrieved)."""
+        table = self.experience.texts()
+        filled = np.array([bool(table[r + 1] or table[r + 2]) for r in range(0, len(table), 3)])
+        values = self.experience.coeff.detach()[:, 2].to(torch.float64).numpy()
+        return np.where(filled, np.clip(values, 0.0, None), 0.0)
+
+    def forward(self, inputs: SymbolicTensor, names: list[str | None] | None = None) -> SymbolicTensor:
+        """Outputs [B]; `self.last` keeps the queries, retrieved rows and (after backward) routes of this call."""
+        trust = self.trust()
         spec = MoeSpec(
             kernel=self.kernel,
             task_prompt=self.task_prompt,
@@ -79,7 +93,12 @@ class StMoe(Module):
             noise_std=self.noise_std if self.training else 0.0,
             rng=self.rng if self.training else None,
             max_tokens=self.max_tokens,
-            prior=self._prior,
+            prior=trust * FILLED_PRIOR,
+            trust=trust,
+            grad=self.grad,
+            capacity=self.capacity,
+            baseline=self.baseline,
+            names=list(names) if names is not None else [],
         )
         out: SymbolicTensor = st_moe(inputs, self.experience, spec)
         self.last = spec

@@ -26,12 +26,12 @@ class StSGD:
     Symbolic step: every element whose symbolic grad is a non-empty diff is patched (fuzz 3), whether the
     element is empty (cold start: the diff's + lines) or already holds text (a real fuzzy patch).
 
-    Numeric step, for each element that received a grad (a diff or a non-zero numeric grad):
-        c <- (1 - lr) * c + lr * present
-    where `present` is 1 if the element holds text after the symbolic step, else 0. The coefficient is the
-    element's presence/trust weight (retrieval multiplies by it), so it moves toward "what the text now is"
-    at rate lr; elements the step did not touch keep their coefficient (the seed's c <- (1-lr)c + lr*g
-    zeroes untouched entries at lr = 1, forgetting what was learned).
+    Numeric step: the coefficient of an element is its trust in [0, 1] (retrieval multiplies by it; at 0 a
+    row is never retrieved and is free for reuse).
+        c <- clip(c - lr * grad, 0, 1)      for every element with a non-zero numeric grad
+    st_moe's grad is (loss - baseline) of the samples that used the row, so rows that helped rise and rows
+    that hurt fall. Then the symbolic step sets what text alone decides: an element that became empty is 0;
+    an element written from empty, or from a row at 0 (evicted or decayed), starts trusted at 1.
     """
 
     def __init__(self, params: Iterable[SymbolicTensor], lr: float = 1.0, *, fuzz: int = 3) -> None:
@@ -54,22 +54,27 @@ class StSGD:
 
     @torch.no_grad()
     def step(self, accept: Accept | None = None) -> StepStats:
-        """Patch, then update coefficients; persist coefficients of parameters that live on disk."""
+        """Update coefficients, then patch; persist coefficients of parameters that live on disk."""
         result = StepStats()
         for p in self.params:
             stats = PatchStats()
-            touched = torch.zeros(p.numel(), dtype=torch.bool)
+            flat = p.coeff.data.reshape(-1)
+            was = flat.clone()
+            before = p.texts()
             if p.coeff.grad is not None:
-                touched |= p.coeff.grad.reshape(-1) != 0
+                g = p.coeff.grad.reshape(-1)
+                moved = g != 0
+                flat[moved] = (flat[moved] - self.lr * g[moved]).clamp(0.0, 1.0)
             if p.sgrad is not None:
                 stats = patch(p, p.sgrad, fuzz=self.fuzz, accept=accept)
-                for element in stats.elements:
-                    if element.outcome is not None:
-                        touched[element.position] = True
-            present = torch.tensor([1.0 if t else 0.0 for t in p.texts()], dtype=p.coeff.dtype)
-            flat = p.coeff.data.reshape(-1)
-            flat[touched] = (1.0 - self.lr) * flat[touched] + self.lr * present[touched]
-            if p.storage.directory is not None and p.is_contiguous_base:
+            for position, (old, new) in enumerate(zip(before, p.texts(), strict=True)):
+                if old == new:
+                    continue
+                if not new:
+                    flat[position] = 0.0
+                elif not old or was[position] <= 0.0:
+                    flat[position] = 1.0
+            if p.storage.directory is not None and p.is_contiguous_base and not p.storage.deferring:
                 write_meta(p.storage.directory, p)
             result.per_param.append(stats)
             result.total.add(stats)

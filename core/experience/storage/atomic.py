@@ -6,13 +6,14 @@ import contextlib
 import itertools
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 _TOKEN = secrets.token_hex(4)  # per process; a counter keeps temp names unique without urandom
 _COUNTER = itertools.count()
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+_FAULT_HOOK: list[Callable[[str], None]] = []  # tests only: fault injection before each file becomes visible
 _PARALLEL_FROM = 256  # below this many files, threads cost more than they save
 _WORKERS = 4
 
@@ -33,6 +34,54 @@ def atomic_write_text(path: Path | str, text: str, *, make_parent: bool = True) 
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
+        _fault_point(target)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def set_fault_hook(hook: Callable[[str], None] | None) -> None:
+    """Call `hook(path)` just before every file write becomes visible (fault-injection tests); None clears."""
+    _FAULT_HOOK.clear()
+    if hook is not None:
+        _FAULT_HOOK.append(hook)
+
+
+def _fault_point(path: str) -> None:
+    for hook in _FAULT_HOOK:
+        hook(path)
+
+
+def append_line(path: Path | str, line: str) -> None:
+    """Append one line to a file and fsync it (a crash keeps every earlier line)."""
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    _fault_point(os.fspath(path))
+    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def durable_write_text(path: Path | str, text: str) -> None:
+    """atomic_write_text, with the data fsynced before the rename (a journal must survive a crash)."""
+    target = os.fspath(path)
+    head, name = os.path.split(target)
+    os.makedirs(head or ".", exist_ok=True)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.{_TOKEN}.{next(_COUNTER)}.tmp")
+    fd = os.open(tmp, _FLAGS, 0o666)
+    try:
+        try:
+            view = memoryview(text.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fault_point(target)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

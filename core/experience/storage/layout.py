@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from experience.storage.paths import check_ext
+
 EXPERIENCE_COLUMNS = ("query", "key", "value")
 
 
@@ -33,6 +35,10 @@ class ExperienceLayout:
     target_ext: str = "txt"
     kind: str = "experience"
 
+    def __post_init__(self) -> None:
+        check_ext(self.source_ext)  # a name from tensor.json must not lead a file path out of the folder
+        check_ext(self.target_ext)
+
     def column_file(self, column: int) -> str:
         """File name of one column of a row."""
         return ("query.txt", f"key.{self.source_ext}", f"value.{self.target_ext}")[column]
@@ -51,11 +57,13 @@ class ExperienceLayout:
 Layout = GridLayout | ExperienceLayout
 
 
-def layout_from_json(data: dict[str, Any]) -> Layout:
-    """Rebuild a layout from its tensor.json form."""
+def layout_from_json(data: Any) -> Layout:
+    """Rebuild a layout from its tensor.json form; ValueError names a bad kind or extension."""
+    if not isinstance(data, dict):
+        raise ValueError(f"'layout' must be an object like {{\"kind\": \"grid\"}}, got {data!r}")
     kind = data.get("kind")
     if kind == "grid":
         return GridLayout()
     if kind == "experience":
-        return ExperienceLayout(str(data["source_ext"]), str(data["target_ext"]))
+        return ExperienceLayout(check_ext(data.get("source_ext")), check_ext(data.get("target_ext")))
     raise ValueError(f"unknown layout kind {kind!r} in tensor.json (expected 'grid' or 'experience')")

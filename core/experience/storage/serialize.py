@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from experience.storage.atomic import atomic_write_text, read_text
+from experience.storage.atomic import atomic_write_text
 from experience.storage.layout import GridLayout, Layout, layout_from_json
+from experience.storage.paths import UnsafePathError, read_regular_bytes
 from experience.storage.store import Storage
 
 if TYPE_CHECKING:
@@ -62,11 +63,21 @@ def load(path: str | Path, *, name: str | None = None) -> SymbolicTensor:
             f"{directory} has no tensor.json: it is not a saved tensor (save one with ex.save(t, path))"
         )
     try:
-        meta = json.loads(read_text(meta_path))
+        meta = json.loads(read_regular_bytes(meta_path, follow=False).decode("utf-8"))
         shape = tuple(int(n) for n in meta["shape"])
-        layout = layout_from_json(meta["layout"])
+        try:
+            layout = layout_from_json(meta["layout"])
+        except ValueError as error:
+            raise TensorDirectoryError(
+                f"{meta_path} has an unsafe or unknown \"layout\" ({error}); fix \"layout\" in that file, "
+                'e.g. {"kind": "experience", "source_ext": "py", "target_ext": "viba"}, or re-create the tensor'
+            ) from error
         dtype = _DTYPES[meta.get("dtype", "float32")]
         coeff = torch.tensor(meta["coeff"], dtype=dtype).reshape(shape)
+    except TensorDirectoryError:
+        raise
+    except UnsafePathError as error:
+        raise TensorDirectoryError(f"{directory} cannot be loaded: {error}") from error
     except (ValueError, KeyError, TypeError, RuntimeError) as error:
         raise TensorDirectoryError(
             f"{meta_path} is corrupt ({error}); restore it from a copy or re-create the tensor"
@@ -78,4 +89,6 @@ def load(path: str | Path, *, name: str | None = None) -> SymbolicTensor:
         except UnicodeDecodeError as error:
             file = storage.path(slot)
             raise TensorDirectoryError(f"{file} is not UTF-8 text ({error}); fix or delete that file") from error
+        except UnsafePathError as error:  # a link or a special file inside a tensor folder: never followed
+            raise TensorDirectoryError(f"{directory} cannot be loaded: {error}") from error
     return SymbolicTensor(coeff, storage, name=name or directory.name)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from experience.storage.atomic import atomic_write_many, atomic_write_text, read_text
+from experience.storage.atomic import atomic_write_many, atomic_write_text
 from experience.storage.layout import GridLayout, Layout
+from experience.storage.paths import check_entry_target, check_no_links, read_entry_file
 
 
 class Storage:
@@ -33,6 +34,7 @@ class Storage:
         self._strides = [int(np.prod(self.shape[k + 1 :], dtype=np.int64)) for k in range(len(self.shape))]
         self._lock = threading.Lock()
         self.version = 0  # bumped on every write; lets readers detect change cheaply
+        self._deferred: dict[int, str | None] | None = None  # slot -> text before, while writes are deferred
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -75,6 +77,40 @@ class Storage:
             finally:
                 self.version += 1
 
+    # -- deferred writes: a step's changes stay in memory until its journal is committed ---------
+    @property
+    def deferring(self) -> bool:
+        """True while writes change memory only (between begin_deferred and end/abort)."""
+        return self._deferred is not None
+
+    def begin_deferred(self) -> None:
+        """From now on writes change memory only; end_deferred() says what changed."""
+        with self._lock:
+            if self._deferred is not None:
+                raise RuntimeError("writes are already deferred on this storage (nested transaction)")
+            self._deferred = {}
+
+    def end_deferred(self) -> dict[int, tuple[str | None, str | None]]:
+        """Stop deferring; slot -> (text before, text now) for every slot written meanwhile, files untouched."""
+        with self._lock:
+            before, self._deferred = self._deferred or {}, None
+            return {slot: (old, self._texts[slot]) for slot, old in sorted(before.items())}
+
+    def abort_deferred(self) -> None:
+        """Stop deferring and put back the texts written meanwhile."""
+        with self._lock:
+            before, self._deferred = self._deferred or {}, None
+            for slot, old in before.items():
+                self._texts[slot] = old
+            self.version += 1
+
+    def set_memory(self, changes: dict[int, str | None]) -> None:
+        """Set texts in memory only (their files were written by whoever committed them)."""
+        with self._lock:
+            for slot, text in changes.items():
+                self._texts[slot] = text if text else None
+            self.version += 1
+
     def flush_all(self) -> None:
         """Write every slot's file (used when a storage is first bound to a folder)."""
         with self._lock:
@@ -83,10 +119,10 @@ class Storage:
     def reload(self, slot: int) -> bool:
         """Re-read one slot from its file (after a hand edit); True when the text changed."""
         path = self.path(slot)
-        if path is None:
+        if path is None or self.directory is None:
             return False
         with self._lock:  # read under the lock: a concurrent write() must not be undone by a stale read
-            text = read_text(path) if path.exists() else ""
+            text = read_entry_file(path, self.directory)  # never through a link; None when the file is absent
             value = text if text else None
             changed = self._texts[slot] != value
             if changed:
@@ -99,21 +135,31 @@ class Storage:
         return [slot for slot in range(len(self._texts)) if self.reload(slot)]
 
     def _file(self, slot: int) -> str:
-        """Path of a slot's file as a string, its folder made on first use."""
-        path = os.path.join(self.directory or "", self.layout.relpath(self.multi_index(slot)))
+        """Path of a slot's file as a string, its folder made on first use; links on the way are refused."""
+        root = os.fspath(self.directory or "")
+        path = os.path.join(root, self.layout.relpath(self.multi_index(slot)))
         parent = os.path.dirname(path)
         if parent not in self._made_dirs:
+            check_no_links(root, path)  # before makedirs: it would follow a linked row folder
             os.makedirs(parent, exist_ok=True)
+            check_no_links(root, path)
             self._made_dirs.add(parent)
+        check_entry_target(path, parent)  # two lstats: a folder swapped for a link since is refused too
         return path
 
     def _write_file(self, slot: int, text: str | None) -> None:
+        if self._deferred is not None:
+            self._deferred.setdefault(slot, self._texts[slot])
+            return
         if self.directory is not None:
             atomic_write_text(self._file(slot), text or "", make_parent=False)
 
     def _write_files(self, values: list[tuple[int, str | None]]) -> None:
         """Write files, then set the texts whose file was written; re-raise the first failure."""
-        if self.directory is None:
+        if self._deferred is not None:
+            for slot, _ in values:
+                self._deferred.setdefault(slot, self._texts[slot])
+        if self.directory is None or self._deferred is not None:
             errors: list[BaseException | None] = [None] * len(values)
         else:
             errors = atomic_write_many([(self._file(slot), text or "") for slot, text in values])

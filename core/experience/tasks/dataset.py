@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experience.storage.atomic import read_text
+from experience.storage.paths import UnsafePathError, check_ext, check_inside, read_regular_bytes
+
+ALLOW_SYMLINKS_ENV = "EXPERIENCE_ALLOW_DATASET_SYMLINKS"
 
 
 class DatasetError(ValueError):
@@ -57,7 +60,36 @@ class Dataset:
         return pairs
 
 
-def _read_pairs(folder: Path, source_ext: str, target_ext: str) -> list[Pair]:
+def _read_file(path: Path, root: Path, allow_symlinks: bool) -> str:
+    """Text of one dataset file; DatasetError when it leads out of `root` (unless allowed) or is not UTF-8."""
+    try:
+        if not allow_symlinks:
+            check_inside(root, path)
+        data = read_regular_bytes(path)
+    except UnsafePathError as error:
+        raise DatasetError(
+            f"dataset file {path} is refused: {error}. A dataset is untrusted input; copy the file into the "
+            f"dataset folder, or set {ALLOW_SYMLINKS_ENV}=1 (load_dataset(..., allow_symlinks=True)) to follow links"
+        ) from error
+    except OSError as error:
+        raise DatasetError(f"dataset file {path} cannot be read ({error}); fix or remove it") from error
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(
+            f"dataset file {path} is not UTF-8 text ({error}); convert it (e.g. iconv -t UTF-8) or remove it"
+        ) from error
+
+
+def _read_pairs(folder: Path, source_ext: str, target_ext: str, root: Path, allow_symlinks: bool) -> list[Pair]:
+    if not allow_symlinks:
+        try:
+            check_inside(root, folder)
+        except UnsafePathError as error:
+            raise DatasetError(
+                f"split folder {folder} is refused: {error}. Keep splits inside the dataset folder (fix manifest.json "
+                f"'splits'), or set {ALLOW_SYMLINKS_ENV}=1 to follow links"
+            ) from error
     if not folder.is_dir():
         raise DatasetError(f"split folder {folder} does not exist; create it or fix manifest.json 'splits'")
     pairs, missing = [], []
@@ -66,10 +98,24 @@ def _read_pairs(folder: Path, source_ext: str, target_ext: str) -> list[Pair]:
         if not target.exists():
             missing.append(target.name)
             continue
-        pairs.append(Pair(source.stem, read_text(source), read_text(target)))
+        source_text = _read_file(source, root, allow_symlinks)
+        pairs.append(Pair(source.stem, source_text, _read_file(target, root, allow_symlinks)))
     if missing:
         raise DatasetError(f"{folder}: no target file for {', '.join(missing)}; add them or remove the sources")
     return pairs
+
+
+def _extensions(source_ext: object, target_ext: object, where: Path) -> tuple[str, str]:
+    try:
+        return check_ext(source_ext), check_ext(target_ext)
+    except ValueError as error:
+        raise DatasetError(f"{where}: {error}; fix source_ext/target_ext") from error
+
+
+def _symlinks_allowed(allow_symlinks: bool | None) -> bool:
+    if allow_symlinks is not None:
+        return allow_symlinks
+    return os.environ.get(ALLOW_SYMLINKS_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def _infer_extensions(folder: Path) -> tuple[str, str]:
@@ -83,15 +129,21 @@ def _infer_extensions(folder: Path) -> tuple[str, str]:
     return common[0], common[1]
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Load a dataset folder (manifest.json + split folders) or a flat folder of pairs (one 'val' split)."""
+def load_dataset(path: str | Path, *, allow_symlinks: bool | None = None) -> Dataset:
+    """Load a dataset folder (manifest.json + split folders) or a flat folder of pairs (one 'val' split).
+
+    Files and split folders that lead out of the dataset folder (symbolic links, '..') are refused unless
+    `allow_symlinks` (default: the EXPERIENCE_ALLOW_DATASET_SYMLINKS environment variable is 1).
+    """
     folder = Path(path)
     if not folder.is_dir():
         raise DatasetError(f"no dataset folder at {folder}; pass --dataset DIR (e.g. datasets/viba)")
+    allow = _symlinks_allowed(allow_symlinks)
+    root = folder.resolve()
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
-        source_ext, target_ext = _infer_extensions(folder)
-        pairs = _read_pairs(folder, source_ext, target_ext)
+        source_ext, target_ext = _extensions(*_infer_extensions(folder), folder)
+        pairs = _read_pairs(folder, source_ext, target_ext, root, allow)
         if not pairs:
             raise DatasetError(f"{folder} holds no complete pairs")
         return Dataset(
@@ -103,15 +155,19 @@ def load_dataset(path: str | Path) -> Dataset:
             folder,
         )
     try:
-        manifest = json.loads(read_text(manifest_path))
-        source_ext, target_ext = str(manifest["source_ext"]), str(manifest["target_ext"])
+        manifest = json.loads(_read_file(manifest_path, root, allow))
+        source_ext, target_ext = _extensions(manifest["source_ext"], manifest["target_ext"], manifest_path)
         splits_spec = dict(manifest.get("splits", {"train": "train", "val": "val"}))
         task_prompt = str(manifest["task_prompt"])
+    except DatasetError:
+        raise
     except (ValueError, KeyError, TypeError) as error:
         raise DatasetError(
             f"{manifest_path} is malformed ({error!r}); it needs source_ext, target_ext, task_prompt and splits"
         ) from error
-    splits = {name: _read_pairs(folder / sub, source_ext, target_ext) for name, sub in splits_spec.items()}
+    splits = {
+        name: _read_pairs(folder / str(sub), source_ext, target_ext, root, allow) for name, sub in splits_spec.items()
+    }
     if not any(splits.values()):
         raise DatasetError(f"dataset {folder} is empty: its split folders hold no pairs")
     verifier = manifest.get("verifier")

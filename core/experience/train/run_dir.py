@@ -12,8 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from experience.experience_tensor import Experience
-from experience.storage.atomic import atomic_write_text, read_text
+from experience.storage.atomic import append_line, atomic_write_text, read_text
 from experience.tensor import SymbolicTensor
+from experience.train.journal import Change, Journal, apply_record, latest_texts, remove_stray_temps
+from experience.train.jsonsafe import finite_record
+
+GRAD_MODES = ("example", "llm")
+CAPACITY_POLICIES = ("evict", "merge")
 
 
 class RunError(RuntimeError):
@@ -43,6 +48,9 @@ class RunConfig:
     noise_std: float = 0.05
     max_tokens: int = 256
     review: bool = False
+    grad: str = "example"
+    capacity: str = "evict"
+    baseline: float = 0.5
 
 
 @dataclass
@@ -54,6 +62,7 @@ class RunState:
     batch: int = 0
     epochs: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    seq: int = 0  # the last journal record applied
 
 
 class RunDir:
@@ -63,6 +72,7 @@ class RunDir:
         self.path = path
         self.config = config
         self.state = state
+        self.journal = Journal(path)
 
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> RunDir:
@@ -77,8 +87,18 @@ class RunDir:
         return run
 
     @classmethod
-    def open(cls, path: str | Path) -> RunDir:
-        """Open an existing run; a clear error if it is missing or its run.json is unreadable."""
+    def open(cls, path: str | Path, *, recover: bool = True) -> RunDir:
+        """Open an existing run (finishing an interrupted commit when nobody else writes to it)."""
+        run = cls._read(path)
+        if recover and run.needs_recovery():
+            with contextlib.suppress(RunLocked), run.lock():
+                run = cls._read(path)
+                run.recover()
+        return run
+
+    @classmethod
+    def _read(cls, path: str | Path) -> RunDir:
+        """Read run.json; a clear error if it is missing or unreadable."""
         folder = Path(path)
         meta = folder / "run.json"
         if not meta.exists():
@@ -110,17 +130,65 @@ class RunDir:
         """The experience tensor, bound to its files."""
         return Experience.load(self.experience_dir)
 
+    # -- commits -------------------------------------------------------------------------------
+    def needs_recovery(self) -> bool:
+        """True when a journal record was committed but not yet applied."""
+        seqs = self.journal.seqs()
+        return bool(seqs) and seqs[-1] > self.state.seq
+
+    def recover(self) -> list[int]:
+        """Apply committed records not yet applied and drop stray temp files (hold the lock); their seqs."""
+        done = []
+        for seq in self.journal.seqs():
+            if seq > self.state.seq:
+                record = self.journal.read(seq)
+                apply_record(self.path, record)
+                self.state = RunState(**record["state"])
+                done.append(seq)
+        remove_stray_temps(self.path)
+        if (self.experience_dir / "tensor.json").exists():
+            self.adopt_disk_edits()
+        return done
+
+    def adopt_disk_edits(self) -> list[int]:
+        """Record entries edited on disk outside the journal as one edit (hold the lock); their slots.
+
+        A hand-written entry becomes present (coefficient 1 if it was 0), an emptied one absent, and the edit
+        becomes part of the history, so rollback restores around it and training never treats it as free.
+        """
+        known = latest_texts(self.journal.records())
+        tensor = self.load_experience()
+        flat = [float(c) for c in tensor.coeff.detach().reshape(-1).tolist()]
+        entries, coeff = [], []
+        for slot, text in enumerate(tensor.texts()):
+            expected = known.get(slot)
+            if (text or None) == (expected or None):
+                continue
+            entries.append((slot, expected, text))
+            if text and flat[slot] <= 0.0:
+                coeff.append((slot, flat[slot], 1.0))
+            elif not text and flat[slot] > 0.0:
+                coeff.append((slot, flat[slot], 0.0))
+        if entries:
+            self.commit(Change("edit", asdict(self.state), entries=entries, coeff=coeff, info={"origin": "disk"}))
+        return [slot for slot, _, _ in entries]
+
+    def commit(self, change: Change) -> dict[str, Any]:
+        """Make a change durable (one journal record), then write it out; returns the record."""
+        change.metrics = [finite_record(m) for m in change.metrics]
+        record = self.journal.write(change)
+        apply_record(self.path, record)
+        self.state = RunState(**record["state"])
+        return record
+
     def save_state(self) -> None:
         """Write run.json atomically."""
         data = {"format": 1, "config": asdict(self.config), "state": asdict(self.state)}
         atomic_write_text(self.path / "run.json", json.dumps(data, indent=2) + "\n")
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        """Append one line to metrics.jsonl (flushed and fsynced: a crash keeps earlier lines)."""
-        with open(self.metrics_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Append one line to metrics.jsonl (fsynced: a crash keeps earlier lines; NaN becomes null)."""
+        append_line(self.metrics_path, json.dumps(finite_record(record), sort_keys=True, allow_nan=False))
 
     def metrics(self) -> list[dict[str, Any]]:
         """All metrics records (a torn last line from a crash is skipped)."""

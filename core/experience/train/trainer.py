@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 
 from experience.events import Cancelled, CancelToken, EventSink, Log, Metrics, Progress, ignore
 from experience.function.edit_distance_ratio import edit_distance_ratio
+from experience.function.route import Route
 from experience.kernel import BudgetExceeded, Kernel
 from experience.nn.moe import StMoe
 from experience.optim.stsgd import StSGD
@@ -19,7 +20,8 @@ from experience.tasks.dataset import Dataset, Pair
 from experience.tensor import SymbolicTensor, from_texts
 from experience.text.answer import clean_answer
 from experience.textwise import PatchStats
-from experience.train.run_dir import RunDir
+from experience.train.journal import Change
+from experience.train.run_dir import RunDir, RunState
 
 COLUMNS = ("query", "key", "value")
 
@@ -32,10 +34,17 @@ class EvalResult:
     exact: float
     n: int
     outputs: tuple[str | None, ...] = ()
+    record: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float | int]:
         """The JSON keys of `experience eval --json`."""
         return {"loss": self.loss, "exact": self.exact, "n": self.n}
+
+
+def coeff_changes(before: torch.Tensor, after: torch.Tensor) -> list[tuple[int, float, float]]:
+    """(flat position, before, after) of every coefficient that changed."""
+    old, new = before.reshape(-1).tolist(), after.reshape(-1).tolist()
+    return [(i, float(a), float(b)) for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
 
 
 class Trainer:
@@ -66,6 +75,9 @@ class Trainer:
             noise_std=cfg.noise_std,
             seed=cfg.seed,
             max_tokens=cfg.max_tokens,
+            grad=cfg.grad,
+            capacity=cfg.capacity,
+            baseline=cfg.baseline,
         )
         self.optimizer = StSGD([self.experience], lr=cfg.lr)
         self.optimizer.steps = run.state.step
@@ -83,7 +95,7 @@ class Trainer:
 
     # -- one step --------------------------------------------------------------------------
     def step(self, batch: Sequence[Pair], epoch: int) -> dict[str, Any]:
-        """Forward, loss, backward and optimizer step on one batch; returns its metrics record."""
+        """Forward, loss, backward and optimizer step on one batch, committed as one transaction."""
         cfg, state = self.run.config, self.run.state
         before, started = self.kernel.usage.snapshot(), time.perf_counter()
         self.model.train()
@@ -91,37 +103,67 @@ class Trainer:
         inputs = from_texts([p.source for p in batch], (len(batch),))
         expected = from_texts([clean_answer(p.target) for p in batch], (len(batch),))
         self.optimizer.zero_grad()
-        output = self.model(inputs)
+        output = self.model(inputs, names=[p.name for p in batch])
         loss = edit_distance_ratio(output, expected)
         loss.mean().backward()  # type: ignore[no-untyped-call]
         spec = self.model.last
-        routes = spec.routes if spec is not None else []
-        if cfg.review:
-            stats, records = self._stage(batch, routes)
-        else:
-            step_stats = self.optimizer.step(accept=self.accept)
-            stats = step_stats.total
-            records = self._records(stats, batch, routes, "applied")
-        self.run.write_patches(state.step + 1, records)
+        routes = spec.row_routes if spec is not None else {}
+        storage, coeff_before = self.experience.storage, self.experience.coeff.detach().clone()
+        storage.begin_deferred()
+        try:
+            if cfg.review:
+                stats, records = self._stage(batch, routes)
+            else:
+                stats = self.optimizer.step(accept=self.accept).total
+                self._trust_fresh_rows(routes)
+                records = self._records(stats, batch, routes, "applied")
+        finally:
+            changes = storage.end_deferred()
         outputs = output.texts()
         targets = [clean_answer(p.target) for p in batch]
         record = self._record("train", epoch, loss, self._exact(batch, outputs, targets), before, started)
         record["patches"] = stats.as_dict()
+        after = RunState(**{**asdict(state), "step": state.step + 1, "batch": state.batch + 1})
+        change = Change(
+            "step",
+            asdict(after),
+            entries=[(slot, old, new) for slot, (old, new) in changes.items() if old != new],
+            coeff=coeff_changes(coeff_before, self.experience.coeff.detach()),
+            metrics=[record],
+            patches=(after.step, records),
+        )
+        try:
+            self.run.commit(change)
+        except BaseException:  # not committed: memory goes back to the last complete step
+            storage.set_memory({slot: old for slot, (old, _new) in changes.items()})
+            with torch.no_grad():
+                self.experience.coeff.copy_(coeff_before)
+            raise
         return record
 
-    def _stage(self, batch: Sequence[Pair], routes: list[int | None]) -> tuple[PatchStats, list[dict[str, Any]]]:
+    def _trust_fresh_rows(self, routes: dict[int, Route]) -> None:
+        """A row written afresh (a free or evicted row) starts trusted at 1, whatever its old coefficient."""
+        with torch.no_grad():
+            for row, route in routes.items():
+                if route.action in ("new", "evict") and self.experience.text(row, 2):
+                    self.experience.coeff.data[row, 1:] = 1.0
+
+    def _stage(self, batch: Sequence[Pair], routes: dict[int, Route]) -> tuple[PatchStats, list[dict[str, Any]]]:
         stats = PatchStats()
         sgrad = self.experience.sgrad
         diffs = sgrad.texts() if sgrad is not None else []
         records = []
+        texts = self.experience.texts()
         for position, d in enumerate(diffs):
             if d:
-                records.append(self._patch_record(position, d, batch, routes, "staged", None))
+                records.append(
+                    self._patch_record(position, d, batch, routes, "staged", None) | {"base": texts[position] or ""}
+                )
         stats.skipped = len(diffs) - len(records)
         return stats, records
 
     def _records(
-        self, stats: PatchStats, batch: Sequence[Pair], routes: list[int | None], state: str
+        self, stats: PatchStats, batch: Sequence[Pair], routes: dict[int, Route], state: str
     ) -> list[dict[str, Any]]:
         out = []
         for element in stats.elements:
@@ -134,12 +176,13 @@ class Trainer:
         return out
 
     def _patch_record(
-        self, position: int, diff: str, batch: Sequence[Pair], routes: list[int | None], state: str, outcome: str | None
+        self, position: int, diff: str, batch: Sequence[Pair], routes: dict[int, Route], state: str, outcome: str | None
     ) -> dict[str, Any]:
         row, column = divmod(position, 3)
-        sample = next((batch[i].name for i, r in enumerate(routes) if r == row), None)
+        route = routes.get(row)
+        samples = [batch[i].name for i in route.samples] if route is not None else []
         step = self.run.state.step + 1
-        return {
+        record: dict[str, Any] = {
             "id": f"{step}:{row}:{column}",
             "step": step,
             "row": row,
@@ -147,8 +190,15 @@ class Trainer:
             "diff": diff,
             "state": state,
             "outcome": outcome,
-            "sample": sample,
+            "sample": samples[0] if samples else None,
+            "samples": samples,
+            "grad": self.run.config.grad,
+            "action": route.action if route is not None else None,
+            "policy": self.run.config.capacity,
         }
+        if route is not None and route.evicted_trust is not None:
+            record["evicted_trust"] = route.evicted_trust
+        return record
 
     def _exact(self, pairs: Sequence[Pair], outputs: Sequence[str | None], targets: Sequence[str]) -> list[bool]:
         """Per sample: the task's verifier if the dataset names one, else equal text."""
@@ -202,7 +252,7 @@ class Trainer:
         if record:
             self.run.append_metrics(rec)
             self.events(Metrics(rec))
-        return EvalResult(rec["loss"], rec["exact"], rec["n"], tuple(outputs))
+        return EvalResult(rec["loss"], rec["exact"], rec["n"], tuple(outputs), rec)
 
     # -- the loop --------------------------------------------------------------------------
     def epoch_order(self, epoch: int) -> list[Pair]:
@@ -230,29 +280,29 @@ class Trainer:
                         return {"stopped": True, **last}
                     batch = order[state.batch * size : (state.batch + 1) * size]
                     record = self.step(batch, state.epoch)
-                    state.step += 1
-                    state.batch += 1
+                    state = self.run.state
                     steps_done += 1
                     done += len(batch)
-                    self.run.append_metrics(record)
-                    self.run.save_state()
                     self.events(Metrics(record))
                     self.events(
                         Progress(min(done, total), total, f"epoch {state.epoch + 1}/{epochs} step {state.step}")
                     )
                     last = record
+                metrics: list[dict[str, Any]] = []
                 if self.dataset.splits.get("val"):
                     try:
-                        result = self.evaluate(self.dataset.split("val"))
+                        result = self.evaluate(self.dataset.split("val"), record=False)
                     except Cancelled:  # the epoch's batches are done; resuming runs its validation
                         self.events(Log("training stopped before the epoch's validation; resume with --resume"))
                         return {"stopped": True, **last}
+                    metrics = [result.record]
                     last = result.as_dict() | {"split": "val", "epoch": state.epoch}
-                state.epoch += 1
-                state.batch = 0
-                self.run.save_state()
+                after = RunState(**{**asdict(state), "epoch": state.epoch + 1, "batch": 0})
+                self.run.commit(Change("epoch", asdict(after), metrics=metrics))
+                state = self.run.state
+                for rec in metrics:
+                    self.events(Metrics(rec))
         except BudgetExceeded as error:
             self.events(Log(f"budget reached, run stopped cleanly: {error}", "warning"))
-            self.run.save_state()
             return {"stopped": True, "reason": str(error), **last}
         return last

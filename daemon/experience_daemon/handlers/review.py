@@ -1,4 +1,4 @@
-"""Handlers for review mode: patches, acceptPatch, rejectPatch."""
+"""Handlers for review mode and history: patches, acceptPatch, rejectPatch, rollback."""
 
 from __future__ import annotations
 
@@ -31,7 +31,14 @@ async def reject_patch(server: ExperienceServer, params: p.PatchParams) -> p.Pat
     return decision
 
 
+async def rollback(server: ExperienceServer, params: p.RollbackParams) -> p.RollbackResult:
+    """Restore a run's experience as after a step (error busy/runLocked while it trains)."""
+    result: p.RollbackResult = await server.call(server.service.rollback, params["runDir"], params["toStep"])
+    return result
+
+
 HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {
+    p.ROLLBACK: rollback,
     p.PATCHES: patches,
     p.ACCEPT_PATCH: accept_patch,
     p.REJECT_PATCH: reject_patch,

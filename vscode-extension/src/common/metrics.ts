@@ -94,6 +94,15 @@ export function totals(records: readonly MetricsRecord[]): RunTotals {
   };
 }
 
+/** Totals of a run whose experience is at `step` (after a rollback the records go further): a loss and
+ * exact-match rate measured at another step are left out. */
+export function atStep(t: RunTotals, step: number | undefined): RunTotals {
+  if (step === undefined || step === t.step) {
+    return t;
+  }
+  return { ...t, step, loss: undefined, lossSplit: undefined, exact: undefined };
+}
+
 export type DaemonState = "starting" | "ready" | "stopped" | "failed";
 
 export interface StatusInput {

@@ -16,7 +16,7 @@ export interface ClosedResult {
 /** An entry's text changed: by training, on disk, by a client, a review or a keyword refresh. */
 export interface EntryChangedNotification {
   column: "query" | "key" | "value";
-  origin: "patch" | "disk" | "client" | "review" | "keywords";
+  origin: "patch" | "disk" | "client" | "review" | "keywords" | "rollback";
   row: number;
   runDir: string;
   version: number;
@@ -26,11 +26,14 @@ export interface EntryChangedNotification {
 export interface EntryInfo {
   filled: boolean;
   keyPath: string;
+  missing: boolean;
   query: string[];
   queryPath: string;
   row: number;
+  samples: string[];
   source: string | null;
   step: number | null;
+  trust: number;
   valuePath: string;
 }
 
@@ -103,6 +106,21 @@ export interface PatchesParams {
   step?: number;
 }
 
+/** Restore a run's experience to what it was after step `toStep` (0: the empty start). */
+export interface RollbackParams {
+  runDir: string;
+  toStep: number;
+}
+
+/** Where the run now is; the entries that changed; the steps undone (kept on record). */
+export interface RollbackResult {
+  epoch: number;
+  restored: number;
+  runDir: string;
+  step: number;
+  undone: number[];
+}
+
 /** Names a run directory. */
 export interface RunParams {
   runDir: string;
@@ -124,8 +142,10 @@ export interface RunStatus {
 /** What a run is: its shape, how full it is, where it is, and its last metrics. */
 export interface RunSummary {
   backend: string;
+  capacity: "evict" | "merge";
   epoch: number;
   filled: number;
+  grad: "example" | "llm";
   lastMetrics: Record<string, unknown> | null;
   model: string | null;
   review: boolean;
@@ -158,9 +178,11 @@ export interface TrainRequest {
   backend?: "local" | "openai" | "claude-agent";
   baseUrl?: string;
   batchSize?: number;
+  capacity?: "evict" | "merge";
   concurrency?: number;
   dataset?: string;
   epochs?: number;
+  grad?: "example" | "llm";
   lr?: number;
   maxCalls?: number;
   maxCost?: number;
@@ -216,6 +238,7 @@ export const Method = {
   patches: "experience/patches",
   readEntry: "experience/readEntry",
   rejectPatch: "experience/rejectPatch",
+  rollback: "experience/rollback",
   status: "experience/status",
   step: "experience/step",
   train: "experience/train",
@@ -242,6 +265,8 @@ export interface Requests {
   "experience/readEntry": { params: EntryParams; result: EntryText };
   /** Mark a staged patch rejected. */
   "experience/rejectPatch": { params: PatchParams; result: PatchDecision };
+  /** Restore the experience as it was after a step. */
+  "experience/rollback": { params: RollbackParams; result: RollbackResult };
   /** What the open runs (or one run) are doing. */
   "experience/status": { params: StatusParams; result: StatusResult };
   /** One training step of a run; reports work-done progress. */

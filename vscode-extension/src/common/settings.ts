@@ -4,6 +4,12 @@ import type { EvaluateRequest, TrainRequest } from "./protocol";
 
 export type Backend = NonNullable<TrainRequest["backend"]>;
 export const BACKENDS: readonly Backend[] = ["local", "openai", "claude-agent"];
+/** How a step turns wrong samples into patches: one row per sample, or the LLM rewrites the rows retrieved. */
+export type GradMode = NonNullable<TrainRequest["grad"]>;
+export const GRAD_MODES: readonly GradMode[] = ["example", "llm"];
+/** What happens when no row is free: evict the lowest-coefficient row, or merge into the best match. */
+export type CapacityPolicy = NonNullable<TrainRequest["capacity"]>;
+export const CAPACITY_POLICIES: readonly CapacityPolicy[] = ["evict", "merge"];
 
 export interface ExperienceSettings {
   backend: Backend;
@@ -12,6 +18,8 @@ export interface ExperienceSettings {
   concurrency: number;
   reviewMode: boolean;
   epochs: number;
+  grad: GradMode;
+  capacity: CapacityPolicy;
 }
 
 export const DEFAULT_SETTINGS: ExperienceSettings = {
@@ -21,7 +29,13 @@ export const DEFAULT_SETTINGS: ExperienceSettings = {
   concurrency: 1,
   reviewMode: false,
   epochs: 3,
+  grad: "example",
+  capacity: "evict",
 };
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return allowed.includes(value as T) ? (value as T) : fallback;
+}
 
 /** Read settings through a getter (vscode's WorkspaceConfiguration.get), falling back to defaults. */
 export function readSettings(get: <T>(key: string) => T | undefined): ExperienceSettings {
@@ -35,6 +49,8 @@ export function readSettings(get: <T>(key: string) => T | undefined): Experience
     concurrency: Number.isInteger(concurrency) && (concurrency ?? 0) >= 1 ? (concurrency as number) : 1,
     reviewMode: get<boolean>("reviewMode") === true,
     epochs: Number.isInteger(epochs) && (epochs ?? 0) >= 1 ? (epochs as number) : DEFAULT_SETTINGS.epochs,
+    grad: oneOf(get<string>("train.grad"), GRAD_MODES, DEFAULT_SETTINGS.grad),
+    capacity: oneOf(get<string>("train.capacity"), CAPACITY_POLICIES, DEFAULT_SETTINGS.capacity),
   };
 }
 
@@ -43,6 +59,8 @@ export interface TrainPicks {
   dataset?: string;
   backend?: Backend;
   epochs?: number;
+  grad?: GradMode;
+  capacity?: CapacityPolicy;
   resume: boolean;
 }
 
@@ -57,6 +75,13 @@ export function buildTrainRequest(picks: TrainPicks, settings: ExperienceSetting
     review: settings.reviewMode,
     resume: picks.resume,
   };
+  // A new run is created with a gradient mode and capacity policy; a resumed run keeps its own unless told.
+  if (!picks.resume || picks.grad) {
+    request.grad = picks.grad ?? settings.grad;
+  }
+  if (!picks.resume || picks.capacity) {
+    request.capacity = picks.capacity ?? settings.capacity;
+  }
   if (picks.dataset) {
     request.dataset = picks.dataset;
   }

@@ -5,7 +5,7 @@ import path from "node:path";
 import * as vscode from "vscode";
 
 import type { Daemon } from "../client/daemon";
-import { parseMetricsJsonl, toRecord, type MetricsRecord } from "../common/metrics";
+import { atStep, parseMetricsJsonl, toRecord, totals, type MetricsRecord, type RunTotals } from "../common/metrics";
 import type { RunSummary } from "../common/protocol";
 
 const REMEMBERED = "experience.runs";
@@ -26,6 +26,7 @@ export class Runs implements vscode.Disposable {
   private readonly summaries = new Map<string, RunSummary>();
   private readonly records = new Map<string, MetricsRecord[]>();
   private readonly jobs = new Map<string, string>();
+  private readonly rewound = new Map<string, { step: number; records: number }>(); // after a rollback
   private readonly emitter = new vscode.EventEmitter<string | undefined>();
   private readonly watcher: vscode.FileSystemWatcher;
   /** Fires with the run that changed (undefined: the list of runs changed). */
@@ -97,10 +98,10 @@ export class Runs implements vscode.Disposable {
     this.emitter.fire(undefined);
   }
 
-  /** Summary of a run from the daemon (cached until the run changes). */
-  async summary(runDir: string): Promise<RunSummary> {
+  /** Summary of a run from the daemon (cached until the run changes; `fresh`: ask again). */
+  async summary(runDir: string, fresh = false): Promise<RunSummary> {
     const cached = this.summaries.get(runDir);
-    if (cached) {
+    if (cached && !fresh) {
       return cached;
     }
     const summary = await this.daemon.request("experience/openRun", { runDir });
@@ -120,6 +121,20 @@ export class Runs implements vscode.Disposable {
       this.records.set(runDir, records);
     }
     return records;
+  }
+
+  /** Totals of the loaded records; after a rollback, at the step rolled back to until a record is added. */
+  totals(runDir: string): RunTotals {
+    const records = this.loadedMetrics(runDir);
+    const rewound = this.rewound.get(runDir);
+    return atStep(totals(records), rewound && rewound.records === records.length ? rewound.step : undefined);
+  }
+
+  /** The run's experience was rolled back to `step` (its metrics records stay on record). */
+  async rolledBack(runDir: string, step: number): Promise<void> {
+    this.records.delete(runDir);
+    this.rewound.set(runDir, { step, records: (await this.metrics(runDir)).length });
+    this.changed(runDir);
   }
 
   /** Records already loaded (empty when not yet read). */

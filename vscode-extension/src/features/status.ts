@@ -3,7 +3,7 @@ import path from "node:path";
 import * as vscode from "vscode";
 
 import type { Daemon } from "../client/daemon";
-import { formatStatus, totals } from "../common/metrics";
+import { formatStatus } from "../common/metrics";
 import type { Runs } from "./runs";
 
 export class StatusItem implements vscode.Disposable {
@@ -27,7 +27,7 @@ export class StatusItem implements vscode.Disposable {
       daemon: this.daemon.state,
       runName: runDir ? path.basename(runDir) : undefined,
       job: runDir ? this.runs.job(runDir) : undefined,
-      totals: runDir ? totals(this.runs.loadedMetrics(runDir)) : undefined,
+      totals: runDir ? this.runs.totals(runDir) : undefined,
     });
     this.item.text = text;
     this.item.tooltip = tooltip;

@@ -1,5 +1,5 @@
-/** Palette commands Train / Run One Step / Stop / Evaluate: quick picks for run, dataset and backend, a
- * cancellable progress notification fed by the daemon's work-done progress. */
+/** Palette commands Train / Run One Step / Stop / Evaluate: quick picks for run, dataset, backend and
+ * gradient mode, a cancellable progress notification fed by the daemon's work-done progress. */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -8,7 +8,16 @@ import * as vscode from "vscode";
 import type { Daemon, ProgressValue } from "../client/daemon";
 import { errorText } from "../client/errors";
 import type { ParamsOf, RequestMethod, ResultOf, TrainResult } from "../common/protocol";
-import { BACKENDS, buildEvaluateRequest, buildTrainRequest, readSettings, type Backend } from "../common/settings";
+import {
+  BACKENDS,
+  buildEvaluateRequest,
+  buildTrainRequest,
+  GRAD_MODES,
+  readSettings,
+  type Backend,
+  type CapacityPolicy,
+  type GradMode,
+} from "../common/settings";
 import type { Review } from "./review";
 import { canonical, type Runs } from "./runs";
 
@@ -18,6 +27,8 @@ export interface TrainArgs {
   dataset?: string;
   backend?: Backend;
   epochs?: number;
+  grad?: GradMode;
+  capacity?: CapacityPolicy;
 }
 
 function workspaceRoot(): string | undefined {
@@ -117,6 +128,20 @@ export class Training {
     return pick?.label as Backend | undefined;
   }
 
+  /** Pick the gradient mode of a new run (the setting's first). */
+  async pickGrad(preferred: GradMode): Promise<GradMode | undefined> {
+    const detail: Record<GradMode, string> = {
+      example: "each wrong sample is written as an experience row of its own",
+      llm: "the LLM rewrites the rows a batch retrieved, from the batch's wrong samples",
+    };
+    const ordered = [preferred, ...GRAD_MODES.filter((g) => g !== preferred)];
+    const pick = await vscode.window.showQuickPick(
+      ordered.map((g) => ({ label: g, description: g === preferred ? "(setting)" : undefined, detail: detail[g] })),
+      { title: "Gradient", placeHolder: "how a step turns wrong samples into patches", ignoreFocusOut: true },
+    );
+    return pick?.label as GradMode | undefined;
+  }
+
   /** Run a long request with a cancellable progress notification (cancel sends experience/cancel). */
   async withProgress<M extends RequestMethod>(
     title: string,
@@ -175,7 +200,8 @@ export class Training {
     }
   }
 
-  /** `Experience: Train`: pick (or name) a run, a dataset for a new run, a backend and the epochs. */
+  /** `Experience: Train`: pick (or name) a run, a dataset and gradient mode for a new run, a backend and
+   * the epochs; a new run's capacity policy comes from the setting. */
   async train(args: TrainArgs = {}): Promise<void> {
     const settings = this.settings();
     const runDir = args.runDir ? canonical(args.runDir) : await this.pickRun("Train: which run?", true);
@@ -189,6 +215,10 @@ export class Training {
     }
     const backend = args.backend ?? (await this.pickBackend(settings.backend));
     if (!backend) {
+      return;
+    }
+    const grad = args.grad ?? (resume ? undefined : await this.pickGrad(settings.grad)); // a resumed run keeps its own
+    if (!resume && !grad) {
       return;
     }
     let epochs = args.epochs;
@@ -205,7 +235,7 @@ export class Training {
       }
       epochs = Number(typed.trim());
     }
-    const request = buildTrainRequest({ runDir, dataset, backend, epochs, resume }, settings);
+    const request = buildTrainRequest({ runDir, dataset, backend, epochs, grad, capacity: args.capacity, resume }, settings);
     try {
       const result = await this.withProgress(`Training ${path.basename(runDir)}`, runDir, "training", "experience/train", request);
       await this.finished("Training", result);

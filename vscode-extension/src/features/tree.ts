@@ -6,16 +6,16 @@ import * as vscode from "vscode";
 import type { Daemon } from "../client/daemon";
 import { errorText } from "../client/errors";
 import { baseName, COLUMNS, type Column } from "../common/entryUri";
-import { formatCost, totals } from "../common/metrics";
+import { formatCost } from "../common/metrics";
 import { diffStats } from "../common/patch";
-import type { EntryInfo, PatchInfo } from "../common/protocol";
+import type { EntryInfo, PatchInfo, RunSummary } from "../common/protocol";
 import { entryUri } from "./entries";
 import type { Review } from "./review";
 import type { Runs } from "./runs";
 
 export type Node =
   | { kind: "run"; runDir: string }
-  | { kind: "tensor"; runDir: string; name: string }
+  | { kind: "tensor"; runDir: string; name: string; description?: string }
   | { kind: "entry"; runDir: string; entry: EntryInfo }
   | { kind: "file"; runDir: string; entry: EntryInfo; column: Column }
   | { kind: "pending"; runDir: string; patches: PatchInfo[] }
@@ -25,6 +25,17 @@ export type Node =
 /** File name of an entry's column (from the paths the daemon reports). */
 export function columnFile(entry: EntryInfo, column: Column): string {
   return baseName(column === "query" ? entry.queryPath : column === "key" ? entry.keyPath : entry.valuePath);
+}
+
+/** How a run trains: its backend and model, gradient mode and capacity policy (older daemons omit the last two). */
+export function trainingDescription(summary: Partial<RunSummary>): string {
+  return [
+    summary.backend ? `${summary.backend}${summary.model ? ` (${summary.model})` : ""}` : "",
+    summary.grad ? `grad ${summary.grad}` : "",
+    summary.capacity ? `when full: ${summary.capacity}` : "",
+  ]
+    .filter(Boolean)
+    .join(" · ");
 }
 
 /** Description of an entry: its query keywords and the step that wrote it. */
@@ -63,13 +74,12 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     switch (node.kind) {
       case "run": {
         const item = new vscode.TreeItem(path.basename(node.runDir), C.Collapsed);
-        const t = totals(this.runs.loadedMetrics(node.runDir));
+        const t = this.runs.totals(node.runDir);
         const job = this.runs.job(node.runDir);
         item.id = `run:${node.runDir}`;
         item.description = [job ? `${job}…` : "", `step ${t.step}`, t.loss !== undefined ? `loss ${t.loss.toFixed(3)}` : ""]
           .filter(Boolean)
           .join(" · ");
-        item.tooltip = `${node.runDir}\n${t.calls} LLM calls, ${formatCost(t.cost)}`;
         item.iconPath = new vscode.ThemeIcon(job ? "sync~spin" : "beaker");
         item.contextValue = "run";
         return item;
@@ -77,6 +87,7 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       case "tensor": {
         const item = new vscode.TreeItem(node.name, C.Expanded);
         item.id = `tensor:${node.runDir}:${node.name}`;
+        item.description = node.description || undefined;
         item.iconPath = new vscode.ThemeIcon("symbol-array");
         item.contextValue = "tensor";
         return item;
@@ -125,6 +136,21 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     }
   }
 
+  /** The run's tooltip, made on hover: where it is, what it cost, and how it trains (from its summary). */
+  async resolveTreeItem(item: vscode.TreeItem, node: Node): Promise<vscode.TreeItem> {
+    if (node.kind === "run" && item.tooltip === undefined) {
+      const t = this.runs.totals(node.runDir);
+      const lines = [node.runDir, `step ${t.step} · ${t.calls} LLM calls, ${formatCost(t.cost)}`];
+      try {
+        lines.push(trainingDescription(await this.runs.summary(node.runDir)));
+      } catch (error) {
+        lines.push(`⚠ ${errorText(error)}`);
+      }
+      item.tooltip = lines.filter(Boolean).join("\n");
+    }
+    return item;
+  }
+
   private async entriesOf(runDir: string): Promise<EntryInfo[]> {
     let found = this.entries.get(runDir);
     if (!found) {
@@ -145,7 +171,13 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         await this.runs.metrics(node.runDir);
         const summary = await this.runs.summary(node.runDir);
         const staged = await this.review.stagedPatches(node.runDir);
-        const children: Node[] = [{ kind: "tensor", runDir: node.runDir, name: `experience [${summary.shape.join(", ")}]` }];
+        const tensor: Node = {
+          kind: "tensor",
+          runDir: node.runDir,
+          name: `experience [${summary.shape.join(", ")}]`,
+          description: trainingDescription({ grad: summary.grad, capacity: summary.capacity }),
+        };
+        const children: Node[] = [tensor];
         return staged.length ? [{ kind: "pending", runDir: node.runDir, patches: staged }, ...children] : children;
       }
       if (node.kind === "tensor") {

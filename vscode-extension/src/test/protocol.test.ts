@@ -38,6 +38,7 @@ test("the methods the extension relies on exist, and long ones report progress",
     "patches",
     "acceptPatch",
     "rejectPatch",
+    "rollback",
     "metrics",
     "entryChanged",
   ]) {

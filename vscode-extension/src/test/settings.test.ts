@@ -14,6 +14,25 @@ test("settings fall back to defaults on missing or bad values", () => {
   assert.equal(bad.backend, "local");
   assert.equal(bad.concurrency, 1);
   assert.equal(bad.epochs, 3);
+  const worse = readSettings(getter({ "train.grad": "sgd", "train.capacity": "drop" }));
+  assert.equal(worse.grad, "example");
+  assert.equal(worse.capacity, "evict");
+});
+
+test("a new run's gradient mode and capacity policy come from experience.train.*, unless picked", () => {
+  const settings = readSettings(getter({ "train.grad": "llm", "train.capacity": "merge" }));
+  assert.equal(settings.grad, "llm");
+  assert.equal(settings.capacity, "merge");
+  const request = buildTrainRequest({ runDir: "/r", dataset: "/d", resume: false }, settings);
+  assert.equal(request.grad, "llm");
+  assert.equal(request.capacity, "merge");
+  const picked = buildTrainRequest({ runDir: "/r", dataset: "/d", grad: "example", resume: false }, settings);
+  assert.equal(picked.grad, "example");
+  assert.equal(picked.capacity, "merge");
+  const resumed = buildTrainRequest({ runDir: "/r", resume: true }, settings);
+  assert.deepEqual([resumed.grad, resumed.capacity], [undefined, undefined], "a resumed run keeps its own");
+  const told = buildTrainRequest({ runDir: "/r", capacity: "evict", resume: true }, settings);
+  assert.deepEqual([told.grad, told.capacity], [undefined, "evict"], "unless a caller names one");
 });
 
 test("train request: picks first, settings after; model/endpoint only when set", () => {
@@ -29,6 +48,8 @@ test("train request: picks first, settings after; model/endpoint only when set",
     concurrency: 8,
     review: true,
     resume: false,
+    grad: "example",
+    capacity: "evict",
     model: "gpt-4o-mini",
     baseUrl: "http://127.0.0.1:8080/v1",
   });

@@ -47,15 +47,26 @@ beforeEach(() => {
   mock.workspaceFolders = [{ uri: Uri.file(workspace) }];
 });
 
-test("Train from the palette: new run, dataset, backend, epochs -> one train request with the settings", async () => {
+test("Train from the palette: new run, dataset, backend, gradient, epochs -> one train request with the settings", async () => {
   mkdirSync(path.join(workspace, "tiny"));
   writeFileSync(path.join(workspace, "tiny", "manifest.json"), "{}");
   mock.files = [Uri.file(path.join(workspace, "tiny", "manifest.json"))];
-  mock.config = { "experience.reviewMode": true, "experience.epochs": 2, "experience.backend": "local" };
+  mock.config = {
+    "experience.reviewMode": true,
+    "experience.epochs": 2,
+    "experience.backend": "local",
+    "experience.train.grad": "llm",
+    "experience.train.capacity": "merge",
+  };
+  let gradItems: Array<{ label: string; description?: string }> = [];
   mock.quickPicks.push(
     (items) => items.find((i: { label: string }) => i.label.includes("New run")),
     (items) => items.find((i: { label: string }) => i.label === "tiny"),
     (items) => items[0],
+    (items) => {
+      gradItems = items;
+      return items[0];
+    },
   );
   mock.inputs.push("runs/e2e", "1");
   const daemon = trainingDaemon();
@@ -73,7 +84,17 @@ test("Train from the palette: new run, dataset, backend, epochs -> one train req
     concurrency: 1,
     review: true,
     resume: false,
+    grad: "llm",
+    capacity: "merge",
   });
+  assert.deepEqual(
+    gradItems.map((i) => [i.label, i.description]),
+    [
+      ["llm", "(setting)"],
+      ["example", undefined],
+    ],
+    "the gradient pick offers the setting's mode first",
+  );
   assert.deepEqual(mock.progress, [
     { message: undefined, increment: 0 },
     { message: "step 1", increment: 40 },
@@ -86,10 +107,11 @@ test("Train from the palette: new run, dataset, backend, epochs -> one train req
   assert.ok(mock.messages.some((m) => m.text === "Training e2e: step 1, val loss 0.700, exact 0%."));
 });
 
-test("an existing run is resumed without asking for a dataset", async () => {
+test("an existing run is resumed without asking for a dataset or a gradient mode (it keeps its own)", async () => {
   const run = path.join(workspace, "runs", "small");
   mkdirSync(run, { recursive: true });
   writeFileSync(path.join(run, "run.json"), "{}");
+  mock.config = { "experience.train.grad": "llm", "experience.train.capacity": "merge" };
   mock.quickPicks.push(
     (items) => items[0],
     (items) => items.find((i: { label: string }) => i.label === "openai"),
@@ -98,6 +120,8 @@ test("an existing run is resumed without asking for a dataset", async () => {
   const daemon = trainingDaemon();
   await new Training(daemon.asDaemon(), fakeRuns([run]).runs, review).train();
   const params = daemon.requests.find((r) => r.method === "experience/train")?.params;
+  assert.equal(params.grad, undefined, "the settings do not switch a run's gradient mode");
+  assert.equal(params.capacity, undefined);
   assert.equal(params.resume, true);
   assert.equal(params.dataset, undefined);
   assert.equal(params.backend, "openai");
@@ -108,7 +132,13 @@ test("cancelling the progress notification asks the daemon to stop that run", as
   mock.cancelProgress = true;
   const daemon = trainingDaemon(() => new Promise((r) => setTimeout(r, 30)));
   const run = path.join(workspace, "r");
-  await new Training(daemon.asDaemon(), fakeRuns([]).runs, review).train({ runDir: run, dataset: "/d", backend: "local", epochs: 1 });
+  await new Training(daemon.asDaemon(), fakeRuns([]).runs, review).train({
+    runDir: run,
+    dataset: "/d",
+    backend: "local",
+    epochs: 1,
+    grad: "example",
+  });
   assert.deepEqual(daemon.requests.find((r) => r.method === "experience/cancel")?.params, { runDir: canonical(run) });
 });
 
@@ -121,7 +151,12 @@ test("a failed training is shown as an error with the daemon's message", async (
     dataset: "/d",
     backend: "local",
     epochs: 1,
+    grad: "llm",
+    capacity: "merge",
   });
+  const sent = daemon.requests.find((r) => r.method === "experience/train")?.params;
+  assert.equal(sent.grad, "llm", "given arguments are sent as they are, without asking");
+  assert.equal(sent.capacity, "merge");
   assert.ok(mock.messages.some((m) => m.level === "error" && m.text.includes("has no 'train' pairs")));
 });
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import type { EntryInfo, PatchInfo } from "../common/protocol";
 import type { Review } from "../features/review";
 import type { Runs } from "../features/runs";
-import { columnFile, entryDescription, RunsTree, type Node } from "../features/tree";
+import { columnFile, entryDescription, RunsTree, trainingDescription, type Node } from "../features/tree";
 import { FakeDaemon } from "./fakeDaemon";
 import { EventEmitter, TreeItemCollapsibleState } from "./mock/vscode";
 
@@ -18,6 +18,9 @@ const entry = (row: number, filled: boolean): EntryInfo => ({
   step: filled ? 1 : null,
   source: filled ? "factorial" : null,
   filled,
+  samples: filled ? ["factorial"] : [],
+  trust: 1,
+  missing: false,
 });
 const staged: PatchInfo = {
   id: "1:1:2",
@@ -37,8 +40,8 @@ function setup(patches: PatchInfo[]) {
     onDidChange: new EventEmitter<string | undefined>().event,
     list: () => [runDir],
     metrics: async () => [],
-    loadedMetrics: () => [{ step: 1, split: "val", loss: 0.5, calls: 4, cost: 0, promptTokens: 0, completionTokens: 0, cacheHits: 0 }],
-    summary: async () => ({ shape: [2, 3] }),
+    totals: () => ({ step: 1, loss: 0.5, lossSplit: "val", calls: 4, cost: 0, tokens: 0, cacheHits: 0 }),
+    summary: async () => ({ shape: [2, 3], backend: "local", model: null, grad: "llm", capacity: "merge" }),
     job: () => undefined,
   } as unknown as Runs;
   const review = { stagedPatches: async () => patches, onDidChangeCodeLenses: new EventEmitter<void>().event } as unknown as Review;
@@ -51,8 +54,10 @@ test("runs -> tensor -> entries -> files, with keywords and the step that wrote 
   const runItem = tree.getTreeItem(run);
   assert.equal(runItem.label, "small");
   assert.equal(runItem.description, "step 1 · loss 0.500");
+  assert.equal(runItem.contextValue, "run", "the rollback menu is offered on run items");
   const [tensor] = await tree.getChildren(run);
   assert.equal((tensor as Extract<Node, { kind: "tensor" }>).name, "experience [2, 3]");
+  assert.equal(tree.getTreeItem(tensor).description, "grad llm · when full: merge");
   const entries = await tree.getChildren(tensor);
   assert.deepEqual(
     entries.map((n) => tree.getTreeItem(n).description),
@@ -99,4 +104,14 @@ test("a daemon failure shows as a message node instead of an empty tree", async 
 test("helpers: file names from daemon paths; descriptions", () => {
   assert.equal(columnFile(entry(3, true), "value"), "value.viba");
   assert.equal(entryDescription({ ...entry(3, true), query: [], step: null }), "(no keywords)");
+});
+
+test("a run's tooltip, made on hover, says how it trains: backend, gradient mode, capacity policy", async () => {
+  const tree = setup([]);
+  const [run] = await tree.getChildren();
+  const item = tree.getTreeItem(run);
+  assert.equal(item.tooltip, undefined, "left for resolveTreeItem");
+  await tree.resolveTreeItem(item, run);
+  assert.equal(item.tooltip, `${runDir}\nstep 1 · 4 LLM calls, $0.00\nlocal · grad llm · when full: merge`);
+  assert.equal(trainingDescription({ backend: "openai", model: "m" }), "openai (m)", "an older daemon's summary has neither");
 });

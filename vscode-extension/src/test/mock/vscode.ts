@@ -179,7 +179,9 @@ export const mock = {
   config: {} as Record<string, unknown>,
   quickPicks: [] as Array<(items: any[]) => any>,
   inputs: [] as Array<string | undefined>,
-  messages: [] as Array<{ level: string; text: string }>,
+  messages: [] as Array<{ level: string; text: string; modal?: boolean; detail?: string; items?: string[] }>,
+  /** Buttons to press on messages that offer some, in order (none left: the message is dismissed). */
+  answers: [] as Array<string | undefined>,
   executed: [] as Array<{ command: string; args: unknown[] }>,
   progress: [] as Array<{ message?: string; increment?: number }>,
   extensions: {} as Record<string, any>,
@@ -191,6 +193,7 @@ export const mock = {
     this.quickPicks = [];
     this.inputs = [];
     this.messages = [];
+    this.answers = [];
     this.executed = [];
     this.progress = [];
     this.extensions = {};
@@ -200,10 +203,20 @@ export const mock = {
   },
 };
 
-const message = (level: string) => async (text: string) => {
-  mock.messages.push({ level, text });
-  return undefined;
-};
+const message =
+  (level: string) =>
+  async (text: string, ...rest: unknown[]): Promise<string | undefined> => {
+    const options = typeof rest[0] === "object" && rest[0] !== null ? (rest.shift() as { modal?: boolean; detail?: string }) : {};
+    const items = rest.filter((r): r is string => typeof r === "string");
+    mock.messages.push({
+      level,
+      text,
+      ...(options.modal ? { modal: true } : {}),
+      ...(options.detail ? { detail: options.detail } : {}),
+      ...(items.length ? { items } : {}),
+    });
+    return items.length ? mock.answers.shift() : undefined;
+  };
 
 const onNothing = () => new Disposable();
 

@@ -14,10 +14,19 @@ from experience.events import CancelToken, Event, Log, Metrics, Progress
 from experience.kernel import KernelError
 from experience.storage.serialize import TensorDirectoryError
 from experience.tasks.dataset import DatasetError
+from experience.train.journal import JournalError
 from experience.train.run_dir import RunError
 from experience_daemon.service import Service, TrainParams
 
-KNOWN_ERRORS = (RunError, DatasetError, KernelError, TensorDirectoryError, FileNotFoundError)
+KNOWN_ERRORS = (
+    RunError,
+    DatasetError,
+    KernelError,
+    TensorDirectoryError,
+    JournalError,
+    FileNotFoundError,
+    PermissionError,  # UnsafePathError (a link in a run dir), a read-only folder
+)
 
 
 class ProgressRenderer:

@@ -197,6 +197,29 @@ def test_unusable_replies_fall_back(key_reply: str, value_reply: str) -> None:
     assert out[0].replies == (key_reply, value_reply)
 
 
+def test_chain_translates_the_new_key_in_a_second_batch() -> None:
+    new_key = "def neg(a: int) -> int:\n    return 0 - a\n"
+    backend = ScriptedBackend(answers(new_key, "neg :=\n  <- $a int\n  <- 0 - $a\n"), delay=0.05)
+    kernel = Kernel(backend, concurrency=8)
+    rows = {0: (None, None), 1: (TRAIN["add"][0], TRAIN["add"][1])}
+    out = rewrite_rows(kernel, TASK, rows, {0: [feedback("neg")], 1: [feedback("dbl")]}, chain=True)
+    assert backend.tags == ["rewrite-key", "rewrite-key", "rewrite-value", "rewrite-value"]
+    assert backend.max_in_flight == 2  # two batches: keys first, then values
+    for call in by_tag(backend, "rewrite-value"):
+        assert new_key.rstrip("\n") in call.messages[-1].content  # the value translates the NEW key
+    assert "(empty)" in by_tag(backend, "rewrite-value")[0].messages[-1].content  # row 0 had no value
+    assert out[0].key == new_key and out[0].fallback == ()
+
+
+def test_chain_reverts_the_key_when_the_value_falls_back() -> None:
+    backend = ScriptedBackend(answers("def neg(a: int) -> int:\n    return 0 - a\n", ""))
+    rows = {0: (None, None), 1: (TRAIN["add"][0], TRAIN["add"][1])}
+    out = rewrite_rows(Kernel(backend), TASK, rows, {0: [feedback("sq")], 1: [feedback("dbl")]}, chain=True)
+    assert (out[0].key, out[0].value) == TRAIN["sq"]  # the first sample's own pair
+    assert (out[1].key, out[1].value) == TRAIN["add"]  # the row as it was
+    assert out[0].fallback == out[1].fallback == ("key", "value")
+
+
 def test_missing_row_text_is_an_error_not_a_cold_start() -> None:
     with pytest.raises(ValueError, match=r"rows \[4\]"):
         rewrite_rows(Kernel(ScriptedBackend("x")), TASK, {}, {4: [feedback("neg")]})

@@ -1,11 +1,11 @@
-"""Prompting baselines on the same model: a fixed few-shot prompt of k random training pairs."""
+"""Prompting baselines on the same model: k random training pairs, or every training pair, as chat turns."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from experience.bench.common import Score, score, spread_dict
@@ -56,6 +56,7 @@ class PromptRun:
     completion_tokens: int
     seconds: float
     outputs: tuple[str, ...]
+    answer_cost: dict[str, float] = field(default_factory=dict)  # every request, cached or not, per sample
 
 
 def run_prompt(kernel: Kernel, dataset: Dataset, pairs: Sequence[Pair], shots: Sequence[Pair]) -> PromptRun:
@@ -63,8 +64,15 @@ def run_prompt(kernel: Kernel, dataset: Dataset, pairs: Sequence[Pair], shots: S
     before, started = kernel.usage.snapshot(), time.perf_counter()
     tasks = [few_shot_task(dataset.task_prompt, shots, p.source) for p in pairs]
     keep = answer_blocks(shots)
-    outputs = tuple(trim_blocks(c.text, keep) for c in kernel.run(tasks))
+    completions = kernel.run(tasks)
+    outputs = tuple(trim_blocks(c.text, keep) for c in completions)
     used = kernel.usage - before
+    n = max(len(pairs), 1)
+    cost = {
+        "requests_per_sample": round(len(completions) / n, 3),
+        "prompt_tokens_per_sample": round(sum(c.prompt_tokens for c in completions) / n, 1),
+        "completion_tokens_per_sample": round(sum(c.completion_tokens for c in completions) / n, 1),
+    }
     return PromptRun(
         score(dataset, pairs, outputs),
         used.calls,
@@ -73,6 +81,7 @@ def run_prompt(kernel: Kernel, dataset: Dataset, pairs: Sequence[Pair], shots: S
         used.completion_tokens,
         round(time.perf_counter() - started, 3),
         outputs,
+        cost,
     )
 
 
@@ -95,6 +104,20 @@ def few_shot_baseline(
     }
 
 
+def all_pairs_baseline(kernel: Kernel, dataset: Dataset, splits: Sequence[str]) -> dict[str, Any]:
+    """Per split: every training pair in the prompt, in dataset order (one deterministic run, no seeds)."""
+    shots = dataset.split("train")
+    per_split: dict[str, Any] = {}
+    for split in splits:
+        pairs = dataset.split(split)
+        per_split[split] = summarize({0: run_prompt(kernel, dataset, pairs, shots)}, len(pairs))
+    return {
+        "method": f"every training pair ({len(shots)}) as chat turns, in dataset order",
+        "shots": [p.name for p in shots],
+        "splits": per_split,
+    }
+
+
 def summarize(runs: dict[int, PromptRun], n: int) -> dict[str, Any]:
     """Spread of loss/exact over seeds plus per-sample calls, tokens and seconds of the real calls."""
     values = list(runs.values())
@@ -111,4 +134,8 @@ def summarize(runs: dict[int, PromptRun], n: int) -> dict[str, Any]:
         "prompt_tokens_per_sample": round(sum(r.prompt_tokens for r in values) / samples, 1),
         "completion_tokens_per_sample": round(sum(r.completion_tokens for r in values) / samples, 1),
         "seconds_per_sample": round(sum(r.seconds for r in values) / samples, 3),
+        "answer_cost": {
+            key: round(sum(r.answer_cost.get(key, 0.0) for r in values) / max(len(values), 1), 3)
+            for key in ("requests_per_sample", "prompt_tokens_per_sample", "completion_tokens_per_sample")
+        },
     }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from experience.bench.common import spread_dict
-from experience.events import EventSink, ignore
+from experience.bench.ledger import CountingKernel, Tally, answer_cost, mean_of, per_sample, step_cost
+from experience.events import Event, EventSink, Metrics, ignore
 from experience.kernel import Kernel
 from experience.tasks.dataset import load_dataset
 from experience.train.run_dir import RunConfig, RunDir
@@ -30,6 +33,8 @@ class LearnPlan:
     topk: int = 3
     rows: int = 32
     batch_size: int = 4
+    grad: str = "example"
+    capacity: str = "evict"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -39,12 +44,38 @@ class LearnPlan:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A trainer setting the bench compares: the gradient mode and the rows (None: a third of the train pairs)."""
+
+    grad: str
+    rows: int | None = None
+
+    def rows_for(self, train: int) -> int:
+        """The experience's rows for `train` training pairs."""
+        return self.rows if self.rows is not None else max(1, math.ceil(train / 3))
+
+    def plan(self, base: LearnPlan, train: int) -> LearnPlan:
+        """`base` with this variant's grad and rows, named `<task>/<grad>/rows<N>`."""
+        rows = self.rows_for(train)
+        return replace(base, name=f"{base.name}/{self.grad}/rows{rows}", grad=self.grad, rows=rows)
+
+    def as_dict(self, train: int) -> dict[str, Any]:
+        """JSON form."""
+        rule = f"{self.rows}" if self.rows is not None else "ceil(train pairs / 3)"
+        return {"grad": self.grad, "rows": self.rows_for(train), "rows_rule": rule, "train_pairs": train}
+
+
+VARIANTS = (Variant("example", 32), Variant("example"), Variant("llm", 32), Variant("llm"))
+
+
+@dataclass(frozen=True)
 class SplitScore:
     """Loss and exact-match of one split."""
 
     loss: float
     exact: float
     n: int
+    cost: dict[str, Any] = field(default_factory=dict)  # requests/tokens per answered sample, when counted
 
 
 class Lab:
@@ -53,6 +84,7 @@ class Lab:
     def __init__(self, kernel: Kernel, events: EventSink = ignore) -> None:
         self.kernel = kernel
         self.events = events
+        self.steps: list[dict[str, Any]] = []  # the last `train`'s per-step requests (with a CountingKernel)
 
     def create(self, run_dir: Path, dataset: Path, plan: LearnPlan, seed: int) -> None:
         """A new run with an empty experience (no steps)."""
@@ -65,24 +97,51 @@ class Lab:
             backend=self.kernel.backend.name,
             seed=seed,
             topk=plan.topk,
-            rows=max(plan.rows, len(data.splits.get("train", []))),
+            rows=plan.rows,
             batch_size=plan.batch_size,
+            grad=plan.grad,
+            capacity=plan.capacity,
         )
         RunDir.create(run_dir, config)
 
     def train(self, run_dir: Path, epochs: int, max_steps: int | None = None) -> dict[str, Any]:
         """Train the run (under its lock) to `epochs` epochs or `max_steps` steps; the trainer's last metrics."""
         run = RunDir.open(run_dir)
+        self.steps = []
         with run.lock():
-            trainer = Trainer(run, load_dataset(run.config.dataset), self.kernel, events=self.events)
+            trainer = Trainer(run, load_dataset(run.config.dataset), self.kernel, events=self._counting(self.events))
             return trainer.train(epochs, max_steps=max_steps)
+
+    def _counting(self, events: EventSink) -> EventSink:
+        """`events`, also cutting the kernel's tally at each metrics record (a train record closes a step)."""
+        if not isinstance(self.kernel, CountingKernel):
+            return events
+        tally = self.kernel.tally
+        mark = tally.copy()
+
+        def sink(event: Event) -> None:
+            nonlocal mark
+            if isinstance(event, Metrics):
+                if event.record.get("split") == "train":
+                    self.steps.append(step_cost(event.record, tally.since(mark)))
+                mark = tally.copy()
+            events(event)
+
+        return sink
 
     def evaluate(self, run_dir: Path, split: str) -> SplitScore:
         """Deterministic scores of the run on a split of its dataset (not recorded in its metrics)."""
         run = RunDir.open(run_dir)
         data = load_dataset(run.config.dataset)
+        before = self.kernel.tally.copy() if isinstance(self.kernel, CountingKernel) else None
         result = Trainer(run, data, self.kernel, events=self.events).evaluate(data.split(split), split, record=False)
-        return SplitScore(result.loss, result.exact, result.n)
+        cost = self._answered(before, result.n)
+        return SplitScore(result.loss, result.exact, result.n, cost)
+
+    def _answered(self, before: Tally | None, n: int) -> dict[str, Any]:
+        if before is None or not isinstance(self.kernel, CountingKernel):
+            return {}
+        return answer_cost(self.kernel.tally.since(before), n)
 
 
 def cost_per_epoch(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -125,25 +184,52 @@ def learn(lab: Lab, plan: LearnPlan, dataset: Path, seeds: Sequence[int], work: 
         started = time.perf_counter()
         lab.train(run_dir, plan.epochs)
         train_s = time.perf_counter() - started
+        steps = list(lab.steps)
         for split in plan.eval_splits:
             after[split].append(lab.evaluate(run_dir, split))
         log(f"{plan.name} seed {seed}: after {_brief(after, -1)} (training {train_s:.0f} s)")
-        records = RunDir.open(run_dir).metrics()
+        run = RunDir.open(run_dir)
         per_seed[str(seed)] = {
-            "before": {s: asdict(before[s][-1]) for s in plan.eval_splits},
-            "after": {s: asdict(after[s][-1]) for s in plan.eval_splits},
-            "cost_per_epoch": cost_per_epoch(records),
+            "rows": run.config.rows,
+            "before": {s: _score(before[s][-1]) for s in plan.eval_splits},
+            "after": {s: _score(after[s][-1]) for s in plan.eval_splits},
+            "cost_per_epoch": cost_per_epoch(run.metrics()),
+            "train_cost_per_sample_per_step": per_sample(steps),
+            "answer_cost": {s: after[s][-1].cost for s in plan.eval_splits},
+            "steps": steps,
             "train_wall_seconds": round(train_s, 2),
             "before_eval_wall_seconds": round(before_s, 2),
             "filled_rows": _filled_rows(run_dir),
+            "row_actions": row_actions(run),
         }
+    runs = [per_seed[str(s)] for s in seeds]
     return {
         "plan": plan.as_dict(),
         "seeds": list(seeds),
         "splits": {s: {"before": _spreads(before[s]), "after": _spreads(after[s])} for s in plan.eval_splits},
         "per_seed": per_seed,
-        "cost_per_sample_per_epoch": _mean_cost([per_seed[str(s)]["cost_per_epoch"] for s in seeds]),
+        "cost_per_sample_per_epoch": _mean_cost([r["cost_per_epoch"] for r in runs]),
+        "train_cost_per_sample_per_step": mean_of([r["train_cost_per_sample_per_step"] for r in runs]),
+        "answer_cost": {s: mean_of([r["answer_cost"][s] for r in runs]) for s in plan.eval_splits},
+        "train_wall_seconds": spread_dict([r["train_wall_seconds"] for r in runs]) if runs else None,
+        "filled_rows": spread_dict([r["filled_rows"] for r in runs]) if runs else None,
     }
+
+
+def row_actions(run: RunDir) -> dict[str, int]:
+    """How many (step, row) writes each routing action made ("new", "evict", "merge", ...), from the patch records."""
+    seen: dict[tuple[int, int], str] = {}
+    for step in run.patch_steps():
+        for rec in run.read_patches(step):
+            seen.setdefault((int(rec["step"]), int(rec["row"])), str(rec.get("action")))
+    return dict(sorted(Counter(seen.values()).items()))
+
+
+def _score(score: SplitScore) -> dict[str, Any]:
+    data = asdict(score)
+    if not data["cost"]:
+        del data["cost"]
+    return data
 
 
 def _spreads(scores: Sequence[SplitScore]) -> dict[str, Any]:

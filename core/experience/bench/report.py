@@ -4,82 +4,166 @@ from __future__ import annotations
 
 from typing import Any
 
-METHODS = (
-    ("before", "zero-shot (= untrained)"),
-    ("few_shot", "few-shot k=3"),
-    ("dspy", "DSPy BootstrapFewShot"),
-    ("after", "Experience, trained"),
-)
-
 CAPTION = (
-    "Cells: mean loss (edit-distance ratio to the target, 0 = equal) ± std over seeds · exact-match rate. "
-    "Zero-shot is the untrained run (empty experience: the same prompt in every seed); DSPy ran once (seed 0)."
+    "Per task and split, on held-out data. loss: mean edit-distance ratio to the target (0 = equal) ± sample std "
+    "over seeds (no ± where one deterministic run suffices); exact: exact-match rate (mean over seeds). "
+    "train req, train ptok: LLM requests and prompt tokens per training sample per step (every request, answered "
+    "by the model or by the cache, so later seeds do not look free). answer req, answer ptok: the same per "
+    "answered held-out sample. Best loss in bold."
 )
+HEADER = (
+    "| method | loss | exact | train req/sample/step | train ptok/sample/step "
+    "| answer req/sample | answer ptok/sample |"
+)
+RULE = "|---|---|---:|---:|---:|---:|---:|"
 
 
-def cell(loss: Any, exact: Any) -> str:
-    """`loss ± std · exact` from spreads (dicts with mean/std) or plain numbers; '—' when missing."""
-    if loss is None or exact is None:
+def loss_text(loss: Any) -> str:
+    """`mean ± std` of a spread (just the mean when it holds one value), a plain number, or '—'."""
+    if loss is None:
         return "—"
     if isinstance(loss, dict):
-        text = f"{loss['mean']:.3f} ± {loss['std']:.3f}"
-    else:
-        text = f"{float(loss):.3f}"
-    value = exact["mean"] if isinstance(exact, dict) else exact
-    return f"{text} · {float(value):.2f}"
+        return f"{loss['mean']:.3f}" if loss.get("n", 1) <= 1 else f"{loss['mean']:.3f} ± {loss['std']:.3f}"
+    return f"{float(loss):.3f}"
 
 
-def method_cells(result: dict[str, Any], dataset: str, split: str) -> dict[str, str]:
-    """Every method's cell for one dataset split."""
-    learned = result.get("learning", {}).get(dataset, {}).get("splits", {}).get(split, {})
-    baselines = result.get("baselines", {}).get(dataset, {})
-    few = baselines.get("few_shot", {}).get("splits", {}).get(split, {})
-    peer = result.get("peers", {}).get("dspy", {}).get("datasets", {}).get(dataset, {}).get("splits", {}).get(split, {})
-    cells = {
-        "few_shot": cell(few.get("loss"), few.get("exact")),
-        "dspy": cell(peer.get("loss"), peer.get("exact")),
-        "before": cell(learned.get("before", {}).get("loss"), learned.get("before", {}).get("exact")),
-        "after": cell(learned.get("after", {}).get("loss"), learned.get("after", {}).get("exact")),
+def _mean(value: Any) -> float | None:
+    if value is None:
+        return None
+    return float(value["mean"]) if isinstance(value, dict) else float(value)
+
+
+def _num(value: Any, digits: int) -> str:
+    return "—" if value is None else f"{float(value):.{digits}f}"
+
+
+def _row(
+    label: str, got: dict[str, Any], train: dict[str, Any] | None, answer: dict[str, Any] | None
+) -> dict[str, Any]:
+    train, answer = train or {}, answer or {}
+    return {
+        "label": label,
+        "loss": got.get("loss"),
+        "cells": [
+            loss_text(got.get("loss")),
+            _num(_mean(got.get("exact")), 2),
+            _num(train.get("requests_per_sample_per_step"), 2),
+            _num(train.get("prompt_tokens_per_sample_per_step"), 0),
+            _num(answer.get("requests_per_sample"), 2),
+            _num(answer.get("prompt_tokens_per_sample"), 0),
+        ],
     }
-    if peer.get("parse_failures"):
-        cells["dspy"] += f" ({peer['parse_failures']}/{peer.get('n', '?')} unparsed)"
-    return cells
 
 
-def learning_table(result: dict[str, Any]) -> list[str]:
-    """One row per dataset split, one column per method."""
+def variant_label(entry: dict[str, Any]) -> str:
+    """`Experience, grad=llm, rows=3 (ceil(train pairs / 3))`."""
+    v = entry.get("variant", {})
+    rule = v.get("rows_rule", "")
+    bound = f" (= ceil({v.get('train_pairs')}/3))" if rule.startswith("ceil") else ""
+    return f"Experience, grad={v.get('grad', '?')}, rows={v.get('rows', '?')}{bound}"
+
+
+def method_rows(result: dict[str, Any], dataset: str, split: str) -> list[dict[str, Any]]:
+    """Every method's row for one dataset split: prompt baselines, the DSPy peer, then each Experience variant."""
+    base = result.get("baselines", {}).get(dataset, {})
+    rows = []
+    zero = base.get("zero_shot", {}).get(split)
+    if zero:
+        rows.append(_row("zero-shot", zero, None, zero.get("answer_cost")))
+    few = base.get("few_shot", {})
+    if split in few.get("splits", {}):
+        got = few["splits"][split]
+        rows.append(_row(f"few-shot k={few.get('k', '?')}", got, None, got.get("answer_cost")))
+    every = base.get("all_pairs", {})
+    if split in every.get("splits", {}):
+        got = every["splits"][split]
+        rows.append(_row(f"all {len(every.get('shots', []))} train pairs in prompt", got, None, got.get("answer_cost")))
+    peer = result.get("peers", {}).get("dspy", {}).get("datasets", {}).get(dataset, {}).get("splits", {}).get(split)
+    if peer:
+        row = _row("DSPy BootstrapFewShot (seed 0)", peer, None, None)
+        if peer.get("parse_failures"):
+            row["label"] += f" ({peer['parse_failures']}/{peer.get('n', '?')} unparsed)"
+        rows.append(row)
+    for entry in learning_entries(result, dataset):
+        after = entry.get("splits", {}).get(split, {}).get("after")
+        if after:
+            cost = entry.get("train_cost_per_sample_per_step")
+            rows.append(_row(variant_label(entry), after, cost, entry.get("answer_cost", {}).get(split)))
+    return rows
+
+
+def learning_entries(result: dict[str, Any], dataset: str) -> list[dict[str, Any]]:
+    """The learning runs of one dataset (each Experience variant), in run order."""
+    learning = result.get("learning", {})
+    return [e for e in learning.values() if isinstance(e, dict) and e.get("dataset") == dataset]
+
+
+def datasets_and_splits(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(dataset, split) pairs found in the baselines or the learning runs, in order."""
+    found: dict[tuple[str, str], None] = {}
+    for dataset, base in result.get("baselines", {}).items():
+        for split in base.get("zero_shot", {}):
+            found[(dataset, split)] = None
+    for entry in result.get("learning", {}).values():
+        if isinstance(entry, dict) and "dataset" in entry:
+            for split in entry.get("splits", {}):
+                found[(entry["dataset"], split)] = None
+    return list(found)
+
+
+def split_table(result: dict[str, Any], dataset: str, split: str) -> list[str]:
+    """One markdown table: a row per method, the lowest mean loss in bold."""
+    rows = method_rows(result, dataset, split)
+    losses = [m for m in (_mean(r["loss"]) for r in rows) if m is not None]
+    best = min(losses, default=None)
+    n = result.get("baselines", {}).get(dataset, {}).get("zero_shot", {}).get(split, {}).get("n")
+    for entry in learning_entries(result, dataset):
+        n = n if n is not None else entry.get("splits", {}).get(split, {}).get("after", {}).get("n")
+    lines = [f"**{dataset} {split}** (n = {n if n is not None else '?'})", "", HEADER, RULE]
+    for r in rows:
+        cells = list(r["cells"])
+        if best is not None and _mean(r["loss"]) == best:
+            cells[0] = f"**{cells[0]}**"
+        lines.append("| " + " | ".join([r["label"], *cells]) + " |")
+    return lines
+
+
+def learning_tables(result: dict[str, Any]) -> list[str]:
+    """The caption and one table per dataset split."""
     learning = result.get("learning", {})
     if not learning or "skipped" in learning:
         return [f"Learning runs skipped ({learning.get('skipped', 'not run')})."]
-    lines = [
-        CAPTION,
-        "",
-        "| task / split | n | " + " | ".join(label for _, label in METHODS) + " |",
-        "|---|---:|" + "---|" * len(METHODS),
-    ]
-    for dataset, data in learning.items():
-        for split, scores in data.get("splits", {}).items():
-            cells = method_cells(result, dataset, split)
-            row = [f"{dataset} {split}", str(scores.get("after", {}).get("n", ""))]
-            lines.append("| " + " | ".join(row + [cells[key] for key, _ in METHODS]) + " |")
+    lines = [CAPTION, ""]
+    for dataset, split in datasets_and_splits(result):
+        lines += [*split_table(result, dataset, split), ""]
     return lines
 
 
-def cost_lines(result: dict[str, Any]) -> list[str]:
-    """Training cost per sample per epoch, per dataset: the first seed (cold cache) and the mean over seeds."""
+def run_lines(result: dict[str, Any]) -> list[str]:
+    """Per Experience variant: untrained scores, train wall time, filled rows, routing actions, requests by tag."""
     lines = []
-    for dataset, data in result.get("learning", {}).items():
-        if not isinstance(data, dict) or not data.get("seeds"):
+    for name, entry in result.get("learning", {}).items():
+        if not isinstance(entry, dict) or not entry.get("seeds"):
             continue
-        first = data["per_seed"][str(data["seeds"][0])]["cost_per_epoch"]
-        for label, costs in (("first seed, cold cache", first), ("mean over seeds", data["cost_per_sample_per_epoch"])):
-            for c in costs:
-                lines.append(
-                    f"- {dataset}, epoch {c['epoch'] + 1}, {label}: {c['calls_per_sample']:g} real calls + "
-                    f"{c['cache_hits_per_sample']:g} cache hits, {c['prompt_tokens_per_sample']:.0f} prompt + "
-                    f"{c['completion_tokens_per_sample']:.0f} completion tokens, {c['seconds_per_sample']:.2f} s"
-                )
+        before = ", ".join(
+            f"{split} {loss_text(s.get('before', {}).get('loss'))}" for split, s in entry.get("splits", {}).items()
+        )
+        wall, filled = entry.get("train_wall_seconds") or {}, entry.get("filled_rows") or {}
+        actions: dict[str, int] = {}
+        for seed in entry.get("per_seed", {}).values():
+            for action, count in seed.get("row_actions", {}).items():
+                actions[action] = actions.get(action, 0) + count
+        tags = entry.get("train_cost_per_sample_per_step", {}).get("requests_by_tag_per_sample_per_step", {})
+        lines.append(
+            f"- {name}: untrained loss {before}; training {wall.get('mean', 0):.0f} s per seed (mean), "
+            f"{filled.get('mean', 0):.1f} of {entry.get('plan', {}).get('rows', '?')} rows filled; row writes "
+            f"{_pairs(actions) or 'none'}; requests per sample per step {_pairs(tags) or 'none'}"
+        )
     return lines
+
+
+def _pairs(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v:g}" for k, v in counts.items())
 
 
 def system_table(result: dict[str, Any]) -> list[str]:
@@ -93,7 +177,7 @@ def system_table(result: dict[str, Any]) -> list[str]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """The whole report: header facts, learning table, costs, peers' status, system table."""
+    """The whole report: header facts, learning tables, per-variant facts, peers' status, system table."""
     model = result.get("model", {})
     seeds = result.get("seeds", [])
     lines = [
@@ -101,17 +185,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"model {model.get('name', '?')} ({model.get('backend', '?')}), seeds {seeds}, "
         f"{'quick' if result.get('quick') else 'full'} run in {result.get('duration_s', 0):.0f} s.",
         "",
-        *learning_table(result),
-        "",
+        *learning_tables(result),
     ]
-    costs = cost_lines(result)
-    if costs:
-        lines += [
-            "Training cost per sample per epoch (later seeds find earlier seeds' answers in the cache):",
-            "",
-            *costs,
-            "",
-        ]
+    runs = run_lines(result)
+    if runs:
+        lines += ["Experience runs (1 epoch; row writes summed over seeds by routing action):", "", *runs, ""]
     for name, peer in result.get("peers", {}).items():
         if peer.get("status") != "ok":
             lines.append(f"- peer {name}: {peer.get('status')}: {peer.get('reason', '')}".rstrip())

@@ -14,7 +14,8 @@ from typing import Any
 
 from experience.bench import baselines, peer, system
 from experience.bench.common import machine, peak_rss_mb, versions, write_subset
-from experience.bench.learning import Lab, LearnPlan, learn
+from experience.bench.learning import VARIANTS, Lab, LearnPlan, Variant, learn
+from experience.bench.ledger import CountingKernel
 from experience.bench.report import markdown
 from experience.events import EventSink, ignore
 from experience.kernel import Backend, Kernel, make_backend
@@ -42,6 +43,7 @@ class BenchOptions:
     seeds: tuple[int, ...] = (0, 1, 2)
     cache: Path | None = None
     plans: tuple[LearnPlan, ...] = PLANS
+    variants: tuple[Variant, ...] = VARIANTS
     system_plan: LearnPlan = SYSTEM_PLAN
     system_steps: int = 2
     growth_batch: int = 8
@@ -71,7 +73,7 @@ def run_bench(
     `checkpoint` gets the partial result after each part (so a long run that is stopped keeps its figures).
     """
     started = time.perf_counter()
-    result: dict[str, Any] = {"schema": 1, "created": _now(), "quick": options.quick, "seeds": list(options.seeds)}
+    result: dict[str, Any] = {"schema": 2, "created": _now(), "quick": options.quick, "seeds": list(options.seeds)}
     result |= {"machine": machine(), "versions": versions()}
     work = Path(tempfile.mkdtemp(prefix="experience-bench-"))
     root = options.datasets_root or datasets_root()
@@ -139,13 +141,8 @@ def _learning(
         p.name: write_subset(load_dataset(root / p.path), work / "data" / p.name, p.sizes, 0) for p in options.plans
     }
     result["learning"], result["baselines"] = {}, {}
-    kernel = Kernel(options.backend(), cache_path=cache)
+    kernel = CountingKernel(options.backend(), cache_path=cache)
     try:
-        lab = Lab(kernel, events)
-        for plan in options.plans:
-            log(f"learning: {plan.name}, seeds {list(options.seeds)}, sizes {plan.sizes}, {plan.epochs} epoch(s)")
-            result["learning"][plan.name] = learn(lab, plan, subsets[plan.name], options.seeds, work / "runs", log)
-            checkpoint(result)
         for plan in options.plans:
             data = load_dataset(subsets[plan.name])
             zero = {s: baselines.run_prompt(kernel, data, data.split(s), []) for s in plan.eval_splits}
@@ -154,9 +151,19 @@ def _learning(
                 "few_shot": baselines.few_shot_baseline(
                     kernel, data, plan.eval_splits, options.seeds, options.few_shot_k
                 ),
+                "all_pairs": baselines.all_pairs_baseline(kernel, data, plan.eval_splits),
             }
-            log(f"baselines: {plan.name} zero-shot and few-shot k={options.few_shot_k} done")
+            log(f"baselines: {plan.name} zero-shot, few-shot k={options.few_shot_k} and all pairs done")
             checkpoint(result)
+        lab = Lab(kernel, events)
+        for plan in options.plans:
+            train = len(load_dataset(subsets[plan.name]).split("train"))
+            for variant in options.variants:
+                vplan = variant.plan(plan, train)
+                log(f"learning: {vplan.name}, seeds {list(options.seeds)}, sizes {plan.sizes}, {plan.epochs} epoch(s)")
+                got = learn(lab, vplan, subsets[plan.name], options.seeds, work / "runs", log)
+                result["learning"][vplan.name] = {"dataset": plan.name, "variant": variant.as_dict(train), **got}
+                checkpoint(result)
     finally:
         kernel.close()  # frees the in-process model: the peer's server is the only llama.cpp running next
     result["peers"] = _peers(options, subsets, work, log) if options.peers else {}
@@ -164,13 +171,14 @@ def _learning(
 
 
 def _zero(run: baselines.PromptRun) -> dict[str, Any]:
-    note = "the same prompt as the empty experience's translation call; answers mostly come from the cache"
+    note = "the same prompt as the empty experience's translation call (untrained runs find its answers cached)"
     return {
         "n": run.score.n,
         "loss": round(run.score.loss, 4),
         "exact": round(run.score.exact, 4),
         "calls": run.calls,
         "cache_hits": run.cache_hits,
+        "answer_cost": run.answer_cost,
         "note": note,
     }
 

@@ -189,34 +189,64 @@ def rewrite_rows(
     feedback: dict[int, list[SampleFeedback]],
     *,
     max_tokens: int = 384,
+    chain: bool = False,
 ) -> dict[int, RowRewrite]:
-    """Rewrite the key and the value of every row with feedback: two LLM calls per row, all in one batch."""
+    """Rewrite the key and the value of every row with feedback: two LLM calls per row, all in one batch.
+
+    With `chain`, the key calls run first (one batch) and each value call translates its row's NEW key (a
+    second batch), so key and value stay a consistent pair; a value that falls back then reverts the key too.
+    """
     todo = [row for row, samples in feedback.items() if samples]
     missing = [row for row in todo if row not in rows]
     if missing:
         raise ValueError(f"rows {missing} have feedback but no current (key, value); pass (None, None) for empty")
-    tasks: list[KernelTask] = []
-    for row in todo:
-        key, value = _present(rows[row][0]), _present(rows[row][1])
-        tasks.append(key_task(task_prompt, key, feedback[row], max_tokens))
-        tasks.append(value_task(task_prompt, key, value, feedback[row], max_tokens))
-    replies = iter(kernel.run(tasks)) if tasks else iter(())
+    if not todo:
+        return {}
+    current = {row: (_present(rows[row][0]), _present(rows[row][1])) for row in todo}
+    key_tasks = [key_task(task_prompt, current[row][0], feedback[row], max_tokens) for row in todo]
+    if chain:
+        key_replies = [c.text for c in kernel.run(key_tasks)]
+        keys = _new_keys(task_prompt, todo, current, feedback, key_replies)
+        value_tasks = [value_task(task_prompt, keys[r][0], current[r][1], feedback[r], max_tokens) for r in todo]
+        value_replies = [c.text for c in kernel.run(value_tasks)]
+    else:
+        value_tasks = [value_task(task_prompt, current[r][0], current[r][1], feedback[r], max_tokens) for r in todo]
+        both = [c.text for c in kernel.run([t for pair in zip(key_tasks, value_tasks, strict=True) for t in pair])]
+        key_replies, value_replies = both[0::2], both[1::2]
+        keys = _new_keys(task_prompt, todo, current, feedback, key_replies)
     result: dict[int, RowRewrite] = {}
-    for row in todo:
-        samples = feedback[row]
-        key, value = _present(rows[row][0]), _present(rows[row][1])
-        key_reply, value_reply = next(replies).text, next(replies).text
-        translated = key if key is not None else samples[0].source
+    for row, key_reply, value_reply in zip(todo, key_replies, value_replies, strict=True):
+        samples, (key, value) = feedback[row], current[row]
+        translated = keys[row][0] if chain else key if key is not None else samples[0].source
         sources, expected = [s.source for s in samples], [s.expected for s in samples]
-        new_key = usable(key_reply, _frame(KEY_PROMPTS), task_prompt, [key, *sources], [value, *expected])
         new_value = usable(value_reply, _frame(VALUE_PROMPTS), task_prompt, [value, *expected], [translated, *sources])
-        fallback = tuple(name for name, new in (("key", new_key), ("value", new_value)) if new is None)
+        new_key, key_fell_back = keys[row]
+        if chain and new_value is None:  # keep the pair consistent: the old key with the old value
+            new_key, key_fell_back = key if key is not None else samples[0].source, True
+        fallback = tuple(name for name, fell in (("key", key_fell_back), ("value", new_value is None)) if fell)
         result[row] = RowRewrite(
             row=row,
-            key=new_key if new_key is not None else key if key is not None else samples[0].source,
+            key=new_key,
             value=new_value if new_value is not None else value if value is not None else samples[0].expected,
             samples=tuple(s.name for s in samples),
             fallback=fallback,
             replies=(key_reply, value_reply),
         )
     return result
+
+
+def _new_keys(
+    task_prompt: str,
+    todo: list[int],
+    current: dict[int, tuple[str | None, str | None]],
+    feedback: dict[int, list[SampleFeedback]],
+    replies: list[str],
+) -> dict[int, tuple[str, bool]]:
+    """Row -> (its new key, whether that is the fallback): the usable reply, else the current key or first source."""
+    keys: dict[int, tuple[str, bool]] = {}
+    for row, reply in zip(todo, replies, strict=True):
+        (key, value), samples = current[row], feedback[row]
+        like, other = [key, *(s.source for s in samples)], [value, *(s.expected for s in samples)]
+        new = usable(reply, _frame(KEY_PROMPTS), task_prompt, like, other)
+        keys[row] = (new, False) if new is not None else (key if key is not None else samples[0].source, True)
+    return keys

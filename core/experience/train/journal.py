@@ -19,6 +19,7 @@ from typing import Any
 
 from experience.storage.atomic import append_line, atomic_write_text, durable_write_text, read_text
 from experience.storage.layout import layout_from_json
+from experience.storage.paths import check_entry_target, check_no_links
 
 FORMAT = 1
 STEP_KINDS = ("step", "epoch")
@@ -105,15 +106,20 @@ def apply_record(run_path: Path, record: dict[str, Any]) -> None:
     entries, coeff = record.get("entries") or [], record.get("coeff") or []
     if entries or coeff:
         meta_path = experience / "tensor.json"
+        check_no_links(run_path, meta_path)
+        check_entry_target(meta_path, experience)
         meta = json.loads(read_text(meta_path))
         layout = layout_from_json(meta["layout"])
+        values = meta["coeff"]
         for slot, _before, after in entries:
-            row, column = divmod(int(slot), 3)
-            atomic_write_text(experience / layout.relpath((row, column)), after or "")
+            row, column = divmod(_position(slot, len(values), record), 3)
+            path = experience / layout.relpath((row, column))
+            check_no_links(experience, path)
+            check_entry_target(path, path.parent)
+            atomic_write_text(path, after or "")
         if coeff:
-            values = meta["coeff"]
             for position, _before, after in coeff:
-                values[int(position)] = float(after)
+                values[_position(position, len(values), record)] = float(after)
             atomic_write_text(meta_path, json.dumps(meta) + "\n")
     patches = record.get("patches")
     if patches is not None:
@@ -121,6 +127,8 @@ def apply_record(run_path: Path, record: dict[str, Any]) -> None:
         atomic_write_text(path, json.dumps(patches["records"], indent=1) + "\n")
     for source, target in record.get("moves") or []:
         src, dst = run_path / source, run_path / target
+        for path in (src, dst):
+            check_no_links(run_path, path)
         if src.exists() and not dst.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
@@ -129,6 +137,16 @@ def apply_record(run_path: Path, record: dict[str, Any]) -> None:
         for line in metrics:
             append_line(run_path / "metrics.jsonl", json.dumps(line, sort_keys=True, allow_nan=False))
     _write_state(run_path, record["state"])
+
+
+def _position(value: object, size: int, record: dict[str, Any]) -> int:
+    """A flat position from a record, checked against the tensor's size (a journal file is untrusted input)."""
+    if not isinstance(value, int) or not 0 <= value < size:
+        raise JournalError(
+            f"journal record {record.get('seq')} names element {value!r} of a tensor of {size}; the record is "
+            "corrupt or crafted: restore the run from a copy"
+        )
+    return value
 
 
 def _metrics_have(path: Path, seq: int) -> bool:

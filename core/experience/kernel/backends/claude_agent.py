@@ -125,6 +125,7 @@ class ClaudeAgentBackend:
     """
 
     name = "claude-agent"
+    reports_cost = True  # the SDK reports each call's cost
 
     def __init__(
         self,

@@ -204,8 +204,12 @@ def _show(args: argparse.Namespace, service: Service) -> int:
         if not e["filled"]:
             continue
         words = ", ".join(e["query"][:6])
-        origin = f"step {e['step']} from {e['source']}" if e["step"] is not None else "hand-written"
-        print(f"[{e['row']:4d}] {words}  ({origin})\n       key:   {e['keyPath']}\n       value: {e['valuePath']}")
+        origin = f"step {e['step']}" if e["step"] is not None else "hand-written"
+        shaped = f", shaped by {', '.join(e['samples'])}" if e.get("samples") else ""
+        print(
+            f"[{e['row']:4d}] {words}  (trust {e.get('trust', 0.0):.2f}, {origin}{shaped})\n"
+            f"       key:   {e['keyPath']}\n       value: {e['valuePath']}"
+        )
     filled = sum(1 for e in entries if e["filled"])
     missing = sum(1 for e in entries if e.get("missing"))
     print(f"{filled}/{len(entries)} rows filled" + (f", {missing} row folder(s) missing" if missing else ""))

@@ -28,7 +28,7 @@ def disk_changed(service: Service, session: RunSession, paths: list[Path]) -> li
         slots.append(slot)
     changed = service.emit_changes(session, "disk", session.sync(slots))
     keys = [s for s in changed if s % 3 == KEY and s - 1 not in changed]  # hand-edited queries stay
-    if keys and service.refresh_keywords and session.locked_elsewhere() is None:
+    if keys and service.refresh_keywords and session.job is None and session.locked_elsewhere() is None:
         refresh_queries(service, session, keys)
         changed += service.emit_changes(session, "keywords", [s - 1 for s in keys])
     return [(s // 3, COLUMNS[s % 3]) for s in changed]

@@ -207,7 +207,12 @@ def test_chain_translates_the_new_key_in_a_second_batch() -> None:
     assert backend.max_in_flight == 2  # two batches: keys first, then values
     for call in by_tag(backend, "rewrite-value"):
         assert new_key.rstrip("\n") in call.messages[-1].content  # the value translates the NEW key
-    assert "(empty)" in by_tag(backend, "rewrite-value")[0].messages[-1].content  # row 0 had no value
+    cold, warm = by_tag(backend, "rewrite-value")
+    assert "(empty)" in cold.messages[-1].content  # row 0 had no value
+    # row 1's key changed: its old value translates the old key, so it is a worked turn, not the text to edit
+    assert "(empty)" in warm.messages[-1].content
+    assert TRAIN["add"][0].rstrip("\n") in warm.messages[-3].content
+    assert warm.messages[-2].content == TRAIN["add"][1].rstrip("\n")
     assert out[0].key == new_key and out[0].fallback == ()
 
 

@@ -77,7 +77,7 @@ def _present(text: str | None) -> str | None:
 
 
 def _budget(max_tokens: int, texts: list[str | None]) -> int:
-    """Token limit for a reply: about twice the longest text it rewrites, at most `max_tokens`."""
+    """Token limit for a reply: 64 plus one per character of the longest text it rewrites, at most `max_tokens`."""
     return min(max_tokens, 64 + max((len(t or "") for t in texts), default=0))
 
 
@@ -105,21 +105,29 @@ def key_task(task_prompt: str, key: str | None, samples: list[SampleFeedback], m
 
 
 def value_task(
-    task_prompt: str, key: str | None, value: str | None, samples: list[SampleFeedback], max_tokens: int
+    task_prompt: str,
+    key: str | None,
+    value: str | None,
+    samples: list[SampleFeedback],
+    max_tokens: int,
+    previous: tuple[str, str] | None = None,
 ) -> KernelTask:
-    """The VALUE call: samples as (source + output + diff, expected) turns, then the key to translate."""
+    """The VALUE call: samples as (source + output + diff, expected) turns, then the key to translate.
+
+    `previous` is the row's old (key, value) when the key was rewritten: shown as one more worked turn, last.
+    """
+    turns = [(s.source, s.output, s.diff, s.expected) for s in samples]
+    if previous is not None:
+        turns.append((previous[0], previous[1], "", previous[1]))
     shots = tuple(
-        (
-            render("rewrite_value_shot", source=_show(s.source), output=_show(s.output), diff=_show(s.diff)),
-            _show(s.expected),
-        )
-        for s in samples
+        (render("rewrite_value_shot", source=_show(src), output=_show(out), diff=_show(diff)), _show(right))
+        for src, out, diff, right in turns
     )
     if key is None:  # cold start: translate the first routed source, whose expected output is shown above
         user = render("rewrite_value_cold_user", source=_show(samples[0].source))
     else:
         user = render("rewrite_value_user", key=_show(key), value=_show(value))
-    limit = _budget(max_tokens, [value, *(s.expected for s in samples)])
+    limit = _budget(max_tokens, [value, *(previous or ()), *(s.expected for s in samples)])
     return KernelTask.chat(
         user,
         system=render("rewrite_value_system", task_prompt=task_prompt),
@@ -207,7 +215,7 @@ def rewrite_rows(
     if chain:
         key_replies = [c.text for c in kernel.run(key_tasks)]
         keys = _new_keys(task_prompt, todo, current, feedback, key_replies)
-        value_tasks = [value_task(task_prompt, keys[r][0], current[r][1], feedback[r], max_tokens) for r in todo]
+        value_tasks = [_chained_value_task(task_prompt, keys[r][0], current[r], feedback[r], max_tokens) for r in todo]
         value_replies = [c.text for c in kernel.run(value_tasks)]
     else:
         value_tasks = [value_task(task_prompt, current[r][0], current[r][1], feedback[r], max_tokens) for r in todo]
@@ -233,6 +241,21 @@ def rewrite_rows(
             replies=(key_reply, value_reply),
         )
     return result
+
+
+def _chained_value_task(
+    task_prompt: str,
+    new_key: str,
+    current: tuple[str | None, str | None],
+    samples: list[SampleFeedback],
+    max_tokens: int,
+) -> KernelTask:
+    """The VALUE call of a chained rewrite: a changed key starts from no value, the old pair shown as a worked turn."""
+    key, value = current
+    if key is None or new_key.strip() == key.strip():
+        return value_task(task_prompt, new_key, value, samples, max_tokens)
+    previous = (key, value) if value is not None else None
+    return value_task(task_prompt, new_key, None, samples, max_tokens, previous)
 
 
 def _new_keys(

@@ -216,7 +216,9 @@ def llm_rows(
             )
             for i in route.samples
         ]
-    spec.rewrites = rewrite_rows(spec.kernel, spec.task_prompt, rows, feedback, max_tokens=spec.max_tokens)
+    spec.rewrites = rewrite_rows(
+        spec.kernel, spec.task_prompt, rows, feedback, max_tokens=spec.max_tokens, chain=True
+    )  # chain: the value translates the new key, so a row stays a consistent pair
     wanted: dict[int, tuple[str | None, str | None, str | None]] = {}
     for row, rewrite in spec.rewrites.items():
         route = spec.row_routes[row]

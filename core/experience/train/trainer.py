@@ -123,6 +123,9 @@ class Trainer:
         targets = [clean_answer(p.target) for p in batch]
         record = self._record("train", epoch, loss, self._exact(batch, outputs, targets), before, started)
         record["patches"] = stats.as_dict()
+        if spec is not None and spec.rewrites:
+            fallbacks = sum(len(r.fallback) for r in spec.rewrites.values())
+            record["rewrites"] = {"rows": len(spec.rewrites), "fallbacks": fallbacks}
         after = RunState(**{**asdict(state), "step": state.step + 1, "batch": state.batch + 1})
         change = Change(
             "step",

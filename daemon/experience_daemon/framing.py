@@ -138,7 +138,7 @@ class FrameReader:
         """Give up on this message: drop `drop` bytes, skip to the next header and report why."""
         del self.buf[:drop]
         self.skipping = True
-        log.warning("%s; skipping input up to the next Content-Length header", message)
+        log.debug("%s; skipping input up to the next Content-Length header", message)  # the answer is logged too
         return BadFrame(code, message + "; the daemon skipped input up to the next Content-Length header")
 
     def read(self) -> Event:

@@ -315,7 +315,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 ERROR_CODES: dict[str, int] = {
     "parseError": -32700, "invalidRequest": -32600, "methodNotFound": -32601, "invalidParams": -32602,
     "internalError": -32603, "requestCancelled": -32800, "requestFailed": -32803,
-    "staleVersion": -32001, "runLocked": -32002, "busy": -32003, "notFound": -32004, "patchConflict": -32005,
+    "staleVersion": -32001, "runLocked": -32006, "busy": -32003, "notFound": -32004, "patchConflict": -32005,
 }
 # fmt: on
 LSP_KEYS = frozenset({"workDoneToken", "partialResultToken"})

@@ -94,11 +94,13 @@ class ExperienceProtocol(LanguageServerProtocol):
             self.initialized = True
         try:
             self.handle_message(message)
+        except BrokenPipeError:  # the client is gone: the serving loop stops
+            raise
         except Exception as error:  # pygls answers handler failures itself; this is the last resort
             log.error("failed to handle %s %r", kind, method, exc_info=error)
             if msg_id is not None:
-                message = f"internal error in {method}: {type(error).__name__} (see the daemon log)"
-                self.refuse(INTERNAL_ERROR, message, msg_id)
+                text = f"internal error in {method}: {type(error).__name__} (see the daemon log)"
+                self.refuse(INTERNAL_ERROR, text, msg_id)
 
     def _request_allowed(self, method: str, msg_id: int | str | None) -> bool:
         if self._shutdown:

@@ -10,14 +10,16 @@ import pytest
 
 from doubles import ScriptedBackend
 from experience.bench import BenchOptions, run_bench, write_outputs
-from experience.bench.baselines import few_shot_baseline, few_shot_task, pick_shots, run_prompt
+from experience.bench.baselines import all_pairs_baseline, few_shot_baseline, few_shot_task, pick_shots, run_prompt
 from experience.bench.common import Spread, score, write_subset
-from experience.bench.learning import LearnPlan, cost_per_epoch
+from experience.bench.learning import VARIANTS, Lab, LearnPlan, Variant, cost_per_epoch
+from experience.bench.ledger import CountingKernel, per_sample
 from experience.bench.peer import PYTHON_ENV, dspy_baseline
 from experience.bench.report import markdown
 from experience.bench.system import overhead_figures
 from experience.kernel import Kernel
 from experience.tasks.dataset import Pair, load_dataset
+from experience.train.run_dir import RunDir
 from experience_daemon import cli
 from learning_fixtures import copying_translator, write_dataset
 
@@ -114,6 +116,57 @@ def test_cost_per_epoch_divides_by_samples() -> None:
     assert epoch["prompt_tokens_per_sample"] == 40.0 and epoch["seconds_per_sample"] == 0.75
 
 
+def test_all_pairs_prompt_holds_every_train_pair_in_order(tmp_path: Path) -> None:
+    data = load_dataset(write_dataset(tmp_path))
+    backend = ScriptedBackend(copying_translator)
+    out = all_pairs_baseline(CountingKernel(backend), data, ["val"])
+    train = data.split("train")
+    assert out["shots"] == [p.name for p in train] and out["splits"]["val"]["loss"]["n"] == 1
+    (task,) = backend.calls
+    turns = [m.content for m in task.messages[1:-1]]
+    assert turns == [text.rstrip("\n") for p in train for text in (p.source, p.target)]
+    assert task.messages[-1].content == data.split("val")[0].source.rstrip("\n")
+    assert out["splits"]["val"]["answer_cost"]["requests_per_sample"] == 1.0
+
+
+def test_counting_kernel_tallies_cache_hits_with_their_tokens(tmp_path: Path) -> None:
+    backend = ScriptedBackend("two words")
+    kernel = CountingKernel(backend, cache_path=tmp_path / "c.sqlite")
+    data = load_dataset(write_dataset(tmp_path))
+    first = run_prompt(kernel, data, data.split("val"), [])
+    again = run_prompt(kernel, data, data.split("val"), [])
+    assert (first.calls, again.calls, again.cache_hits) == (1, 0, 1) and len(backend.calls) == 1
+    assert kernel.tally.requests == {"few-shot": 2} and kernel.tally.completion_tokens == 4
+    assert again.answer_cost == first.answer_cost and again.answer_cost["prompt_tokens_per_sample"] > 0
+    steps = [
+        {"n": 4, "requests": {"query": 4, "translate": 4}, "prompt_tokens": 400, "completion_tokens": 40,
+         "real_calls": 8, "real_prompt_tokens": 400},
+        {"n": 2, "requests": {"query": 2, "translate": 2, "rewrite-key": 3}, "prompt_tokens": 100,
+         "completion_tokens": 10, "real_calls": 0, "real_prompt_tokens": 0},
+    ]  # fmt: skip
+    got = per_sample(steps)
+    assert got["requests_per_sample_per_step"] == pytest.approx((2 + 3.5) / 2, abs=1e-3)
+    assert got["requests_by_tag_per_sample_per_step"]["rewrite-key"] == pytest.approx(0.75, abs=1e-3)
+    assert got["prompt_tokens_per_sample_per_step"] == 75.0 and got["real_calls_per_sample_per_step"] == 1.0
+
+
+def test_variants_name_rows_and_grad() -> None:
+    base = LearnPlan("viba", "datasets/viba", ("val",))
+    names = [v.plan(base, 8).name for v in VARIANTS]
+    assert names == ["viba/example/rows32", "viba/example/rows3", "viba/llm/rows32", "viba/llm/rows3"]
+    bounded = Variant("llm").plan(base, 12)
+    assert (bounded.rows, bounded.grad, bounded.capacity) == (4, "llm", "evict")
+
+
+def test_lab_creates_exactly_the_plan_rows_grad_and_capacity(tmp_path: Path) -> None:
+    dataset = write_dataset(tmp_path)
+    plan = LearnPlan("tiny", "tiny", ("val",), rows=2, grad="llm", capacity="merge")
+    Lab(Kernel(ScriptedBackend(copying_translator))).create(tmp_path / "run", dataset, plan, seed=3)
+    run = RunDir.open(tmp_path / "run")
+    assert (run.config.rows, run.config.grad, run.config.capacity, run.config.seed) == (2, "llm", "merge", 3)
+    assert len(run.load_experience().texts()) == 2 * 3  # 2 rows of (query, key, value), fewer than the 4 pairs
+
+
 def test_peer_failure_is_recorded_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PYTHON_ENV, str(tmp_path / "no-such-python"))
     data = load_dataset(write_dataset(tmp_path))
@@ -136,19 +189,39 @@ def _tiny_bench(tmp_path: Path, quick: bool, saved: list[dict[str, Any]]) -> dic
         backend=lambda: ScriptedBackend(copying_translator),
         datasets_root=tmp_path,
     )
-    return run_bench(options, checkpoint=lambda partial: saved.append(dict(partial)))
+    return run_bench(options, checkpoint=lambda partial: saved.append(json.loads(json.dumps(partial))))
 
 
 def test_full_bench_with_scripted_kernel_writes_schema_and_table(tmp_path: Path) -> None:
     saved: list[dict[str, Any]] = []
     result = _tiny_bench(tmp_path, quick=False, saved=saved)
     assert "system" in saved[0] and "learning" not in saved[0] and "baselines" in saved[-1]
+    assert saved[1]["baselines"]["tiny"] and not saved[1]["learning"]  # baselines are checkpointed first
     assert {"schema", "created", "finished", "machine", "versions", "seeds", "model", "cache"} <= set(result)
-    val = result["learning"]["tiny"]["splits"]["val"]
-    assert val["after"]["loss"]["n"] == 2 and val["after"]["loss"]["mean"] < val["before"]["loss"]["mean"]
-    assert result["learning"]["tiny"]["cost_per_sample_per_epoch"][0]["calls_per_sample"] > 0
-    assert result["baselines"]["tiny"]["zero_shot"]["val"]["loss"] == pytest.approx(val["before"]["loss"]["mean"])
-    assert result["baselines"]["tiny"]["few_shot"]["splits"]["val"]["exact"]["n"] == 2
+    learning = result["learning"]
+    assert list(learning) == ["tiny/example/rows32", "tiny/example/rows2", "tiny/llm/rows32", "tiny/llm/rows2"]
+    zero = result["baselines"]["tiny"]["zero_shot"]["val"]["loss"]
+    for name, entry in learning.items():
+        grad, rows = entry["variant"]["grad"], entry["variant"]["rows"]
+        assert entry["dataset"] == "tiny" and name == f"tiny/{grad}/rows{rows}" and entry["plan"]["grad"] == grad
+        assert [s["rows"] for s in entry["per_seed"].values()] == [rows, rows]  # exactly plan.rows, even below 4
+        assert all(s["filled_rows"] <= rows for s in entry["per_seed"].values())
+        assert entry["splits"]["val"]["before"]["loss"]["mean"] == pytest.approx(zero)  # untrained = zero-shot
+        val = entry["splits"]["val"]
+        assert val["after"]["loss"]["n"] == 2 and val["after"]["loss"]["mean"] < val["before"]["loss"]["mean"]
+        tags = entry["train_cost_per_sample_per_step"]["requests_by_tag_per_sample_per_step"]
+        assert tags["query"] == 1.0 and tags["translate"] == 1.0
+        assert ("rewrite-key" in tags and tags["rewrite-value"] > 0) == (grad == "llm")
+        assert entry["train_cost_per_sample_per_step"]["steps"] == 4  # 2 epochs x 2 batches of 2
+        assert entry["answer_cost"]["val"]["requests_per_sample"] == 2.0
+    bounded = learning["tiny/example/rows2"]
+    assert bounded["variant"]["rows_rule"].startswith("ceil") and bounded["variant"]["train_pairs"] == 4
+    assert all(s["row_actions"].get("evict", 0) > 0 for s in bounded["per_seed"].values())  # 4 pairs, 2 rows
+    llm = learning["tiny/llm/rows32"]["per_seed"]["0"]
+    assert sum(s["requests"].get("rewrite-key", 0) for s in llm["steps"]) > 0
+    base = result["baselines"]["tiny"]
+    assert base["few_shot"]["splits"]["val"]["exact"]["n"] == 2
+    assert base["all_pairs"]["shots"] == ["add", "dbl", "neg", "sq"] and base["all_pairs"]["splits"]["val"]["n"] == 1
     names = [f["name"] for f in result["system"]["figures"]]
     assert any("speed-up" in n for n in names) and any("1,000 rows" in n for n in names)
     assert any(n.startswith("patch at 200") for n in names) and any("peak RSS" in n for n in names)
@@ -156,7 +229,9 @@ def test_full_bench_with_scripted_kernel_writes_schema_and_table(tmp_path: Path)
     text = write_outputs(result, tmp_path / "out" / "b.json", tmp_path / "out" / "b.md")
     assert json.loads((tmp_path / "out" / "b.json").read_text())["quick"] is False
     assert (tmp_path / "out" / "b.md").read_text().strip() == text.strip()
-    assert "| tiny val | 1 |" in text and "| figure | value | target | ok |" in text
+    assert "**tiny val** (n = 1)" in text and "| figure | value | target | ok |" in text
+    assert "| all 4 train pairs in prompt | 0.083 | 0.00 | — | — | 1.00 |" in text
+    assert "| Experience, grad=llm, rows=2 (= ceil(4/3)) |" in text and "| few-shot k=2 | 0.100 ± 0.061 |" in text
 
 
 def test_quick_bench_skips_learning(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
-"""A byte-level client for the real daemon (a subprocess over stdio): send any bytes, read every message back."""
+"""Daemons for byte-level tests: a subprocess over raw stdio pipes (send any bytes, read every message back),
+and a daemon in this process fed message bodies directly (fast enough for thousands of fuzz cases)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import queue
@@ -9,10 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from daemon_client import daemon_env
+
+from experience_daemon.server import ExperienceServer, build_server
+from experience_daemon.transport import ExperienceProtocol
 
 TIMEOUT = 30.0
 
@@ -184,3 +190,66 @@ class RawDaemon:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(TIMEOUT)
+
+
+class Capture:
+    """The daemon's writer: checks each frame's Content-Length, keeps the decoded messages, signals each one."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.loop = loop
+        self.arrived = asyncio.Event()
+
+    def write(self, data: bytes) -> None:
+        """Take one framed message from the daemon."""
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"Content-Length: %d\r\n" % len(body)), head
+        self.messages.append(json.loads(body))
+        self.loop.call_soon_threadsafe(self.arrived.set)
+
+    def close(self) -> None:
+        """What `exit` calls; nothing to close."""
+
+
+class Harness:
+    """A daemon in this process: bodies in, responses out, on a private event loop."""
+
+    def __init__(self, *, initialize: bool = True) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.server: ExperienceServer = build_server()
+        self.out = Capture(self.loop)
+        self.server.protocol.set_writer(self.out)
+        self.protocol = cast(ExperienceProtocol, self.server.protocol)
+        if initialize:
+            init = {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {"capabilities": {}}}
+            assert "result" in self.call(init)[0]
+
+    def exchange(self, bodies: list[bytes], ids: Counter[Any], timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Feed the bodies, wait until every id in `ids` is answered as often as counted; all messages out."""
+
+        def answered() -> bool:
+            return Counter(m.get("id") for m in self.out.messages if "method" not in m) & ids == ids
+
+        async def run() -> None:
+            for body in bodies:
+                self.protocol.receive(body)
+            await asyncio.sleep(0)  # let synchronous handlers answer
+            while not answered():
+                self.out.arrived.clear()
+                try:
+                    await asyncio.wait_for(self.out.arrived.wait(), timeout)
+                except TimeoutError:
+                    raise AssertionError(f"unanswered: {ids} in {self.out.messages}") from None
+
+        self.loop.run_until_complete(run())
+        messages, self.out.messages = self.out.messages, []
+        return messages
+
+    def call(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        """One request; every message that came back."""
+        return self.exchange([json.dumps(message).encode()], Counter([message["id"]]))
+
+    def close(self) -> None:
+        """Stop the worker threads and the loop."""
+        self.server.close()
+        self.loop.close()

@@ -97,6 +97,7 @@ class LazySource:
             yield b"x" * min(CHUNK, total - start)
 
     def read1(self, size: int = -1) -> bytes:
+        """The next part (recording how much the reader holds right now)."""
         if self.reader is not None:
             self.largest = max(self.largest, len(self.reader.buf))
         return next(self.parts, b"")

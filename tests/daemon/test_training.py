@@ -116,10 +116,10 @@ async def test_a_run_locked_by_another_process_is_refused(daemon: Daemon, run_di
     with RunDir.open(run_dir).lock():
         with pytest.raises(JsonRpcException) as caught:
             await daemon.request("experience/train", {"runDir": str(run_dir), "epochs": 2})
-        assert caught.value.code == -32002 and f"being trained by pid {os.getpid()}" in caught.value.message
+        assert caught.value.code == -32006 and f"being trained by pid {os.getpid()}" in caught.value.message
         with pytest.raises(JsonRpcException) as caught:
             await daemon.request("experience/writeEntry", {**where, "text": "x", "version": current["version"]})
-        assert caught.value.code == -32002 and "would be overwritten" in caught.value.message
+        assert caught.value.code == -32006 and "would be overwritten" in caught.value.message
         status = (await daemon.request("experience/status", {"runDir": str(run_dir)}))["runs"][0]
         assert status["lockedBy"] == f"pid {os.getpid()}" and status["step"] == 2
     done = await daemon.request("experience/train", {"runDir": str(run_dir), "epochs": 2})

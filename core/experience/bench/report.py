@@ -189,7 +189,7 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     runs = run_lines(result)
     if runs:
-        lines += ["Experience runs (1 epoch; row writes summed over seeds by routing action):", "", *runs, ""]
+        lines += ["Experience runs (row writes summed over seeds, by routing action):", "", *runs, ""]
     for name, peer in result.get("peers", {}).items():
         if peer.get("status") != "ok":
             lines.append(f"- peer {name}: {peer.get('status')}: {peer.get('reason', '')}".rstrip())

@@ -300,7 +300,7 @@ export const ErrorCode = {
   patchConflict: -32005,
   requestCancelled: -32800,
   requestFailed: -32803,
-  runLocked: -32002,
+  runLocked: -32006,
   staleVersion: -32001,
 } as const;
 

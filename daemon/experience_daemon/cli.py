@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="gradient mode of a new run: example (a wrong sample becomes a row) or llm (the LLM rewrites rows)",
     )
     train.add_argument(
+        "--query",
+        choices=["llm", "lexical"],
+        default=None,
+        help="query column of a new run: llm (a keyword call per input) or lexical (identifiers and syntax, no "
+        "call); default: the dataset manifest's 'query', else llm",
+    )
+    train.add_argument(
         "--capacity",
         choices=["evict", "merge"],
         default="evict",
@@ -157,6 +164,7 @@ def _train(args: argparse.Namespace, service: Service) -> int:
         review=args.review,
         grad=args.grad,
         capacity=args.capacity,
+        query=args.query,
         cache=args.cache,
         no_cache=args.no_cache,
         max_steps=args.max_steps,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from experience.events import Log
-from experience.retrieval.query import generate_queries, identifiers
+from experience.retrieval.query import generate_queries, identifiers, lexical_query
 from experience_daemon.session import COLUMNS, RunSession
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ def disk_changed(service: Service, session: RunSession, paths: list[Path]) -> li
 def refresh_queries(service: Service, session: RunSession, key_slots: list[int]) -> None:
     """Write new query keywords for each key slot (the key's identifiers if the LLM fails)."""
     keys = [session.experience.storage.read(s) for s in key_slots]
+    if session.run.config.query == "lexical":
+        for slot, key in zip(key_slots, keys, strict=True):
+            session.set_text(slot - 1, lexical_query(key or ""), "keywords")
+        return
     try:
         if session.keyword_kernel is None:
             cfg = session.run.config

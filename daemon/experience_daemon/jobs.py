@@ -79,6 +79,7 @@ def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
         review=params.review,
         grad=params.grad,
         capacity=params.capacity,
+        query=params.query or dataset.query or "llm",
     )
     return RunDir.create(path, config)
 

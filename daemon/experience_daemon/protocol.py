@@ -19,6 +19,7 @@ PatchState = Literal["staged", "applied", "accepted", "rejected", "blocked"]
 Origin = Literal["patch", "disk", "client", "review", "keywords", "rollback"]
 GradMode = Literal["example", "llm"]
 CapacityPolicy = Literal["evict", "merge"]
+QueryMode = Literal["llm", "lexical"]
 
 
 class RunParams(TypedDict):
@@ -41,6 +42,7 @@ class RunSummary(TypedDict):
     review: bool
     grad: GradMode
     capacity: CapacityPolicy
+    query: QueryMode
     lastMetrics: dict[str, Any] | None
 
 
@@ -113,6 +115,7 @@ class TrainRequest(TypedDict):
     review: NotRequired[bool]
     grad: NotRequired[GradMode]
     capacity: NotRequired[CapacityPolicy]
+    query: NotRequired[QueryMode]
     noCache: NotRequired[bool]
     concurrency: NotRequired[int]
 

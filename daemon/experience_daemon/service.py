@@ -52,6 +52,7 @@ class TrainParams:
     review: bool = False
     grad: str = "example"
     capacity: str = "evict"
+    query: str | None = None  # None: the dataset manifest's choice, else "llm"
     cache: str | None = None
     no_cache: bool = False
     concurrency: int = 1

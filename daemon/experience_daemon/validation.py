@@ -63,6 +63,9 @@ def train_param_problems(params: TrainParams) -> list[str]:
     grad = getattr(params, "grad", "example")
     if grad not in GRAD_MODES:
         problems.append(f"{_flag('grad')} must be one of {', '.join(GRAD_MODES)}, got {grad!r}")
+    query = getattr(params, "query", None)
+    if query is not None and query not in ("llm", "lexical"):
+        problems.append(f"{_flag('query')} must be llm or lexical, got {query!r}")
     capacity = getattr(params, "capacity", "evict")
     if capacity not in CAPACITY_POLICIES:
         problems.append(f"{_flag('capacity')} must be one of {', '.join(CAPACITY_POLICIES)}, got {capacity!r}")

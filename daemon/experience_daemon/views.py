@@ -27,6 +27,7 @@ def summary(session: RunSession) -> dict[str, Any]:
         "review": run.config.review,
         "grad": run.config.grad,
         "capacity": run.config.capacity,
+        "query": run.config.query,
         "lastMetrics": finite_record(metrics[-1]) if metrics else None,
     }
 

@@ -39,6 +39,7 @@ class MoeSpec:
     capacity: str = "evict"  # policy when no row is free (see route_samples)
     baseline: float = 0.5  # loss at which a row's coefficient neither rises nor falls
     names: list[str | None] = field(default_factory=list)  # sample names, for provenance
+    query_mode: str = "llm"  # "llm": one keyword call per input; "lexical": identifiers and syntax, no call
     picks: list[list[int]] = field(default_factory=list)
     similarity: list[float] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
@@ -80,7 +81,7 @@ class StMoe(Function):
                 f"st_moe needs inputs [B] and experience [N, 3], got {list(inputs.shape)}, {list(experience.shape)}"
             )
         sources = inputs.texts()
-        spec.queries = generate_queries(spec.kernel, sources)
+        spec.queries = generate_queries(spec.kernel, sources, mode=spec.query_mode)
         keywords = [parse_keywords(q) for q in spec.queries]
         trust = spec.trust if spec.trust is not None else np.ones(experience.shape[0])
         picks = spec.index.topk_batch(

@@ -40,6 +40,7 @@ class StMoe(Module):
         grad: str = "example",
         capacity: str = "evict",
         baseline: float = 0.5,
+        query: str = "llm",
     ) -> None:
         super().__init__()
         if grad not in ("example", "llm"):
@@ -57,6 +58,7 @@ class StMoe(Module):
         self.grad = grad
         self.capacity = capacity
         self.baseline = baseline
+        self.query = query
         self.rng = np.random.default_rng(seed)
         self.last: MoeSpec | None = None
         self._index: JaccardIndex | None = None
@@ -98,6 +100,7 @@ class StMoe(Module):
             grad=self.grad,
             capacity=self.capacity,
             baseline=self.baseline,
+            query_mode=self.query,
             names=list(names) if names is not None else [],
         )
         out: SymbolicTensor = st_moe(inputs, self.experience, spec)

@@ -39,6 +39,7 @@ class Dataset:
     splits: dict[str, list[Pair]] = field(default_factory=dict)
     path: Path | None = None
     verifier: str | None = None  # "module:function" taking (source, prediction, target) -> bool
+    query: str | None = None  # the manifest's choice of query column ("llm" or "lexical"), None: the default
 
     def verify(self) -> Callable[[str, str, str], bool] | None:
         """The task's exact-match verifier named in the manifest, or None (then exact = equal text)."""
@@ -170,8 +171,10 @@ def load_dataset(path: str | Path, *, allow_symlinks: bool | None = None) -> Dat
     }
     if not any(splits.values()):
         raise DatasetError(f"dataset {folder} is empty: its split folders hold no pairs")
-    verifier = manifest.get("verifier")
+    verifier, query = manifest.get("verifier"), manifest.get("query")
+    if query is not None and query not in ("llm", "lexical"):
+        raise DatasetError(f"{manifest_path}: 'query' must be \"llm\" or \"lexical\", got {query!r}")
     return Dataset(
         str(manifest.get("name", folder.name)), source_ext, target_ext, task_prompt, splits, folder,
-        str(verifier) if verifier else None,
+        str(verifier) if verifier else None, query,
     )

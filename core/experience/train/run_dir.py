@@ -51,6 +51,7 @@ class RunConfig:
     grad: str = "example"
     capacity: str = "evict"
     baseline: float = 0.5
+    query: str = "llm"  # how the query column is made: "llm" (a keyword call per input) or "lexical" (no call)
 
 
 @dataclass

@@ -78,6 +78,7 @@ class Trainer:
             grad=cfg.grad,
             capacity=cfg.capacity,
             baseline=cfg.baseline,
+            query=cfg.query,
         )
         self.optimizer = StSGD([self.experience], lr=cfg.lr)
         self.optimizer.steps = run.state.step

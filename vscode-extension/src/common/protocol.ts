@@ -148,6 +148,7 @@ export interface RunSummary {
   grad: "example" | "llm";
   lastMetrics: Record<string, unknown> | null;
   model: string | null;
+  query: "llm" | "lexical";
   review: boolean;
   rows: number;
   runDir: string;
@@ -190,6 +191,7 @@ export interface TrainRequest {
   maxTokens?: number;
   model?: string;
   noCache?: boolean;
+  query?: "llm" | "lexical";
   resume?: boolean;
   review?: boolean;
   rows?: number;

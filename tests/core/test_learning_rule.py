@@ -113,3 +113,19 @@ def test_llm_mode_under_bounded_capacity_names_every_sample_and_fills_at_most_ro
     filled = Experience.filled_rows(trainer.experience)
     assert 1 <= len(filled) <= 2
     assert all(trainer.experience.text(r, 1) == "def f(a: int) -> int:\n    return a + 1\n" for r in filled)
+
+
+def test_example_mode_with_fewer_rows_than_wrong_samples_keeps_every_sample(tmp_path: Path) -> None:
+    dataset = load_dataset(write_dataset(tmp_path))
+    cfg = RunConfig(
+        dataset=str(dataset.path), source_ext="py", target_ext="viba", task_prompt=dataset.task_prompt,
+        rows=2, batch_size=4,
+    )  # fmt: skip
+    run = RunDir.create(tmp_path / "run", cfg)
+    trainer = Trainer(run, dataset, Kernel(ScriptedBackend(copying_translator)))
+    trainer.train(1, max_steps=1)
+    keys = "\n".join(k or "" for k in trainer.experience.texts()[1::3])
+    names = [p.name for p in trainer.dataset.split("train")]
+    assert all(f"def {name}(" in keys for name in names)  # 4 wrong samples, 2 rows: merged, none dropped
+    records = run.read_patches(1)
+    assert {n for r in records for n in r["samples"]} == set(names)

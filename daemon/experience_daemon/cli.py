@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
         "call); default: the dataset manifest's 'query', else llm",
     )
     train.add_argument(
+        "--retriever",
+        choices=["jaccard", "embedding", "hybrid"],
+        default="jaccard",
+        help="how a new run retrieves rows per input: jaccard (keywords), embedding (MiniLM + FAISS, offline) or "
+        "hybrid (rank fusion of both)",
+    )
+    train.add_argument(
         "--capacity",
         choices=["evict", "merge"],
         default="evict",
@@ -165,6 +172,7 @@ def _train(args: argparse.Namespace, service: Service) -> int:
         grad=args.grad,
         capacity=args.capacity,
         query=args.query,
+        retriever=args.retriever,
         cache=args.cache,
         no_cache=args.no_cache,
         max_steps=args.max_steps,

@@ -80,6 +80,7 @@ def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
         grad=params.grad,
         capacity=params.capacity,
         query=params.query or dataset.query or "llm",
+        retriever=params.retriever,
     )
     return RunDir.create(path, config)
 

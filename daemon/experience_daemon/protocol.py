@@ -20,6 +20,7 @@ Origin = Literal["patch", "disk", "client", "review", "keywords", "rollback"]
 GradMode = Literal["example", "llm"]
 CapacityPolicy = Literal["evict", "merge"]
 QueryMode = Literal["llm", "lexical"]
+RetrieverName = Literal["jaccard", "embedding", "hybrid"]
 
 
 class RunParams(TypedDict):
@@ -43,6 +44,7 @@ class RunSummary(TypedDict):
     grad: GradMode
     capacity: CapacityPolicy
     query: QueryMode
+    retriever: RetrieverName
     lastMetrics: dict[str, Any] | None
 
 
@@ -116,6 +118,7 @@ class TrainRequest(TypedDict):
     grad: NotRequired[GradMode]
     capacity: NotRequired[CapacityPolicy]
     query: NotRequired[QueryMode]
+    retriever: NotRequired[RetrieverName]
     noCache: NotRequired[bool]
     concurrency: NotRequired[int]
 

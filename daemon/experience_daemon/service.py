@@ -53,6 +53,7 @@ class TrainParams:
     grad: str = "example"
     capacity: str = "evict"
     query: str | None = None  # None: the dataset manifest's choice, else "llm"
+    retriever: str = "jaccard"  # a new run's retriever: jaccard | embedding | hybrid
     cache: str | None = None
     no_cache: bool = False
     concurrency: int = 1

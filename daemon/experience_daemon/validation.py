@@ -66,6 +66,9 @@ def train_param_problems(params: TrainParams) -> list[str]:
     query = getattr(params, "query", None)
     if query is not None and query not in ("llm", "lexical"):
         problems.append(f"{_flag('query')} must be llm or lexical, got {query!r}")
+    retriever = getattr(params, "retriever", "jaccard")
+    if retriever not in ("jaccard", "embedding", "hybrid"):
+        problems.append(f"{_flag('retriever')} must be jaccard, embedding or hybrid, got {retriever!r}")
     capacity = getattr(params, "capacity", "evict")
     if capacity not in CAPACITY_POLICIES:
         problems.append(f"{_flag('capacity')} must be one of {', '.join(CAPACITY_POLICIES)}, got {capacity!r}")

@@ -28,6 +28,7 @@ def summary(session: RunSession) -> dict[str, Any]:
         "grad": run.config.grad,
         "capacity": run.config.capacity,
         "query": run.config.query,
+        "retriever": run.config.retriever,
         "lastMetrics": finite_record(metrics[-1]) if metrics else None,
     }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import cast
+
 import numpy as np
 import torch
 
@@ -9,7 +12,9 @@ from experience.function.st_moe import MoeSpec, st_moe
 from experience.kernel import Kernel
 from experience.nn.module import Module
 from experience.retrieval import JaccardIndex
+from experience.retrieval.base import Retriever
 from experience.retrieval.query import identifiers
+from experience.retrieval.retrievers import DEFAULT_RETRIEVER, make_retriever
 from experience.tensor import SymbolicTensor
 
 FILLED_PRIOR = 1e-3  # breaks Jaccard ties toward rows that hold an example
@@ -41,6 +46,8 @@ class StMoe(Module):
         capacity: str = "evict",
         baseline: float = 0.5,
         query: str = "llm",
+        retriever: str | Retriever = DEFAULT_RETRIEVER,
+        retriever_cache: Path | None = None,
     ) -> None:
         super().__init__()
         if grad not in ("example", "llm"):
@@ -61,21 +68,24 @@ class StMoe(Module):
         self.query = query
         self.rng = np.random.default_rng(seed)
         self.last: MoeSpec | None = None
-        self._index: JaccardIndex | None = None
-        self._indexed_version = -1
+        # `retriever`: jaccard | embedding | hybrid, or a Retriever; `retriever_cache`: a folder for its cache
+        self.retriever: Retriever = (
+            make_retriever(retriever, cache_dir=retriever_cache) if isinstance(retriever, str) else retriever
+        )
+        self._indexed_version: tuple[int, int] = (0, -1)
 
     def reseed(self, *entropy: int) -> None:
         """Reset exploration noise from integers (e.g. seed, step) so a resumed run draws the same."""
         self.rng = np.random.default_rng(list(entropy))
 
-    def index(self) -> JaccardIndex:
-        """The retrieval index over the query column, rebuilt when the experience text changed."""
-        version = self.experience.storage.version
-        if self._index is None or version != self._indexed_version:
+    def index(self) -> Retriever:
+        """The retriever, synced (changed rows only) whenever the experience text changed."""
+        version = (id(self.experience.storage), self.experience.storage.version)  # a swapped storage counts too
+        if version != self._indexed_version:
             table = self.experience.texts()
-            self._index = JaccardIndex(index_queries(table))
+            self.retriever.sync(index_queries(table), table[1::3])
             self._indexed_version = version
-        return self._index
+        return self.retriever
 
     def trust(self) -> np.ndarray:
         """Per row: its value coefficient where the row holds text, else 0 (a row at 0 is never retrieved)."""
@@ -90,7 +100,8 @@ class StMoe(Module):
         spec = MoeSpec(
             kernel=self.kernel,
             task_prompt=self.task_prompt,
-            index=self.index(),
+            # the retriever with this batch's sources (embeddings compare sources, Jaccard keywords)
+            index=cast(JaccardIndex, self.index().bind(inputs.texts())),
             topk=self.topk,
             noise_std=self.noise_std if self.training else 0.0,
             rng=self.rng if self.training else None,

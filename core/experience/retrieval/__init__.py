@@ -1,6 +1,8 @@
-"""Retrieval: query keywords and Jaccard top-k over the experience (noise, cold start)."""
+"""Retrieval: query keywords, and top-k rows per input (Jaccard, embeddings or both; noise, cold start)."""
 
+from experience.retrieval.base import Retriever
 from experience.retrieval.jaccard import JaccardIndex
 from experience.retrieval.keywords import normalize_keywords, parse_keywords
+from experience.retrieval.retrievers import RETRIEVERS, make_retriever
 
-__all__ = ["JaccardIndex", "normalize_keywords", "parse_keywords"]
+__all__ = ["RETRIEVERS", "JaccardIndex", "Retriever", "make_retriever", "normalize_keywords", "parse_keywords"]

@@ -52,6 +52,7 @@ class RunConfig:
     capacity: str = "evict"
     baseline: float = 0.5
     query: str = "llm"  # how the query column is made: "llm" (a keyword call per input) or "lexical" (no call)
+    retriever: str = "jaccard"  # retrieval of rows per input: "jaccard" (keywords), "embedding" (MiniLM) or "hybrid"
 
 
 @dataclass

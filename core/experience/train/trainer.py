@@ -79,6 +79,7 @@ class Trainer:
             capacity=cfg.capacity,
             baseline=cfg.baseline,
             query=cfg.query,
+            retriever=cfg.retriever, retriever_cache=run.path / ".cache",
         )
         self.optimizer = StSGD([self.experience], lr=cfg.lr)
         self.optimizer.steps = run.state.step

@@ -149,6 +149,7 @@ export interface RunSummary {
   lastMetrics: Record<string, unknown> | null;
   model: string | null;
   query: "llm" | "lexical";
+  retriever: "jaccard" | "embedding" | "hybrid";
   review: boolean;
   rows: number;
   runDir: string;
@@ -193,6 +194,7 @@ export interface TrainRequest {
   noCache?: boolean;
   query?: "llm" | "lexical";
   resume?: boolean;
+  retriever?: "jaccard" | "embedding" | "hybrid";
   review?: boolean;
   rows?: number;
   runDir: string;

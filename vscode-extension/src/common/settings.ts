@@ -10,6 +10,9 @@ export const GRAD_MODES: readonly GradMode[] = ["example", "llm"];
 /** What happens when no row is free: evict the lowest-coefficient row, or merge into the best match. */
 export type CapacityPolicy = NonNullable<TrainRequest["capacity"]>;
 export const CAPACITY_POLICIES: readonly CapacityPolicy[] = ["evict", "merge"];
+/** How a run retrieves rows per input: keywords (Jaccard), sentence embeddings, or rank fusion of both. */
+export type RetrieverName = NonNullable<TrainRequest["retriever"]>;
+export const RETRIEVERS: readonly RetrieverName[] = ["jaccard", "embedding", "hybrid"];
 
 export interface ExperienceSettings {
   backend: Backend;
@@ -20,6 +23,7 @@ export interface ExperienceSettings {
   epochs: number;
   grad: GradMode;
   capacity: CapacityPolicy;
+  retriever: RetrieverName;
 }
 
 export const DEFAULT_SETTINGS: ExperienceSettings = {
@@ -31,6 +35,7 @@ export const DEFAULT_SETTINGS: ExperienceSettings = {
   epochs: 3,
   grad: "example",
   capacity: "evict",
+  retriever: "jaccard",
 };
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
@@ -51,6 +56,7 @@ export function readSettings(get: <T>(key: string) => T | undefined): Experience
     epochs: Number.isInteger(epochs) && (epochs ?? 0) >= 1 ? (epochs as number) : DEFAULT_SETTINGS.epochs,
     grad: oneOf(get<string>("train.grad"), GRAD_MODES, DEFAULT_SETTINGS.grad),
     capacity: oneOf(get<string>("train.capacity"), CAPACITY_POLICIES, DEFAULT_SETTINGS.capacity),
+    retriever: oneOf(get<string>("train.retriever"), RETRIEVERS, DEFAULT_SETTINGS.retriever),
   };
 }
 
@@ -61,6 +67,7 @@ export interface TrainPicks {
   epochs?: number;
   grad?: GradMode;
   capacity?: CapacityPolicy;
+  retriever?: RetrieverName;
   resume: boolean;
 }
 
@@ -81,6 +88,10 @@ export function buildTrainRequest(picks: TrainPicks, settings: ExperienceSetting
   }
   if (!picks.resume || picks.capacity) {
     request.capacity = picks.capacity ?? settings.capacity;
+  }
+  // The retriever is fixed when a run is created (run.json): only a new run sends it.
+  if (!picks.resume) {
+    request.retriever = picks.retriever ?? settings.retriever;
   }
   if (picks.dataset) {
     request.dataset = picks.dataset;

@@ -31,6 +31,8 @@ const summary = (step: number): RunSummary => ({
   review: false,
   grad: "example",
   capacity: "evict",
+  query: "llm",
+  retriever: "jaccard",
   lastMetrics: null,
 });
 

@@ -14,9 +14,10 @@ test("settings fall back to defaults on missing or bad values", () => {
   assert.equal(bad.backend, "local");
   assert.equal(bad.concurrency, 1);
   assert.equal(bad.epochs, 3);
-  const worse = readSettings(getter({ "train.grad": "sgd", "train.capacity": "drop" }));
+  const worse = readSettings(getter({ "train.grad": "sgd", "train.capacity": "drop", "train.retriever": "bm25" }));
   assert.equal(worse.grad, "example");
   assert.equal(worse.capacity, "evict");
+  assert.equal(worse.retriever, "jaccard");
 });
 
 test("a new run's gradient mode and capacity policy come from experience.train.*, unless picked", () => {
@@ -50,6 +51,7 @@ test("train request: picks first, settings after; model/endpoint only when set",
     resume: false,
     grad: "example",
     capacity: "evict",
+    retriever: "jaccard",
     model: "gpt-4o-mini",
     baseUrl: "http://127.0.0.1:8080/v1",
   });
@@ -57,6 +59,16 @@ test("train request: picks first, settings after; model/endpoint only when set",
   assert.equal(local.baseUrl, undefined, "the endpoint is for the openai backend only");
   assert.equal(local.dataset, undefined, "a resumed run keeps its dataset");
   assert.equal(local.epochs, 3);
+});
+
+test("a new run's retriever comes from experience.train.retriever unless picked; a resumed run keeps its own", () => {
+  const settings = readSettings(getter({ "train.retriever": "embedding" }));
+  assert.equal(settings.retriever, "embedding");
+  assert.equal(buildTrainRequest({ runDir: "/r", dataset: "/d", resume: false }, settings).retriever, "embedding");
+  const picked = buildTrainRequest({ runDir: "/r", dataset: "/d", retriever: "hybrid", resume: false }, settings);
+  assert.equal(picked.retriever, "hybrid");
+  const resumed = buildTrainRequest({ runDir: "/r", retriever: "hybrid", resume: true }, settings);
+  assert.equal(resumed.retriever, undefined, "the retriever is fixed when a run is created");
 });
 
 test("evaluate request uses the run's dataset unless one is given", () => {

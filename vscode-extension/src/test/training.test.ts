@@ -57,6 +57,7 @@ test("Train from the palette: new run, dataset, backend, gradient, epochs -> one
     "experience.backend": "local",
     "experience.train.grad": "llm",
     "experience.train.capacity": "merge",
+    "experience.train.retriever": "hybrid",
   };
   let gradItems: Array<{ label: string; description?: string }> = [];
   mock.quickPicks.push(
@@ -86,6 +87,7 @@ test("Train from the palette: new run, dataset, backend, gradient, epochs -> one
     resume: false,
     grad: "llm",
     capacity: "merge",
+    retriever: "hybrid",
   });
   assert.deepEqual(
     gradItems.map((i) => [i.label, i.description]),
@@ -111,7 +113,11 @@ test("an existing run is resumed without asking for a dataset or a gradient mode
   const run = path.join(workspace, "runs", "small");
   mkdirSync(run, { recursive: true });
   writeFileSync(path.join(run, "run.json"), "{}");
-  mock.config = { "experience.train.grad": "llm", "experience.train.capacity": "merge" };
+  mock.config = {
+    "experience.train.grad": "llm",
+    "experience.train.capacity": "merge",
+    "experience.train.retriever": "embedding",
+  };
   mock.quickPicks.push(
     (items) => items[0],
     (items) => items.find((i: { label: string }) => i.label === "openai"),
@@ -122,6 +128,7 @@ test("an existing run is resumed without asking for a dataset or a gradient mode
   const params = daemon.requests.find((r) => r.method === "experience/train")?.params;
   assert.equal(params.grad, undefined, "the settings do not switch a run's gradient mode");
   assert.equal(params.capacity, undefined);
+  assert.equal(params.retriever, undefined, "nor its retriever");
   assert.equal(params.resume, true);
   assert.equal(params.dataset, undefined);
   assert.equal(params.backend, "openai");

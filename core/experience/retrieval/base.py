@@ -25,6 +25,7 @@ __all__ = [
     "calibrate",
     "check_k",
     "check_noise",
+    "check_topk_args",
     "check_vector",
     "finish",
     "mmr_order",
@@ -202,6 +203,20 @@ def check_vector(values: npt.ArrayLike | None, rows: int, what: str) -> FloatArr
     if not np.isfinite(out).all():
         raise ValueError(f"{what} must be finite (no NaN or inf)")
     return out
+
+
+def check_topk_args(
+    k: int,
+    noise_std: float,
+    rng: np.random.Generator | None,
+    weights: npt.ArrayLike | None,
+    prior: npt.ArrayLike | None,
+    rows: int,
+) -> tuple[int, FloatArray | None, FloatArray | None]:
+    """The checked (k, weights, prior) of a top-k call; ValueError names the bad argument."""
+    k = check_k(k)
+    check_noise(noise_std, rng)
+    return k, check_vector(weights, rows, "weights"), check_vector(prior, rows, "prior")
 
 
 def finish(

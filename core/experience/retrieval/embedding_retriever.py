@@ -20,9 +20,7 @@ from experience.retrieval.base import (
     REFINE_SIMILARITY,
     Retriever,
     calibrate,
-    check_k,
-    check_noise,
-    check_vector,
+    check_topk_args,
     finish,
 )
 from experience.retrieval.embedder import Embedder, text_hash
@@ -117,10 +115,7 @@ class EmbeddingRetriever(Retriever):
         sources: Sequence[str | None] | None = None,
     ) -> list[list[int]]:
         """Per input: rows by calibrated cosine * weight + prior + noise, rows at weight 0 never returned."""
-        k = check_k(k)
-        check_noise(noise_std, rng)
-        scale = check_vector(weights, self.rows, "weights")
-        bonus = check_vector(prior, self.rows, "prior")
+        k, scale, bonus = check_topk_args(k, noise_std, rng, weights, prior, self.rows)
         if self.rows == 0:
             return [[] for _ in keyword_sets]
         queries = self.embed_inputs(keyword_sets, sources)

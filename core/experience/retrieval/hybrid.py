@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from experience.retrieval.base import REFINE_SIMILARITY, Retriever, check_k, check_noise, check_vector, finish
+from experience.retrieval.base import REFINE_SIMILARITY, Retriever, check_topk_args, finish
 from experience.retrieval.embedder import Embedder
 from experience.retrieval.embedding_retriever import EmbeddingRetriever
 from experience.retrieval.jaccard_retriever import JaccardRetriever
@@ -86,10 +86,7 @@ class HybridRetriever(Retriever):
         sources: Sequence[str | None] | None = None,
     ) -> list[list[int]]:
         """Per input: fused rank score * weight + prior (noise moves the ranks); rows at weight 0 never returned."""
-        k = check_k(k)
-        check_noise(noise_std, rng)
-        scale = check_vector(weights, self.rows, "weights")
-        bonus = check_vector(prior, self.rows, "prior")
+        k, scale, bonus = check_topk_args(k, noise_std, rng, weights, prior, self.rows)
         if self.rows == 0:
             return [[] for _ in keyword_sets]
         allowed = scale > 0.0 if scale is not None else None

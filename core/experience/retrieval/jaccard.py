@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import operator
 from array import array
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from experience.retrieval.base import check_topk_args
 from experience.retrieval.keywords import normalize_keywords, parse_keywords
 from experience.retrieval.select import first_rows_except, topk_indices
 
@@ -103,10 +102,7 @@ class JaccardIndex:
         Ties go to the lower row index. When no row has any keyword (cold start) the result is
         k distinct random rows drawn from `rng`, or the first k rows without one.
         """
-        k = _check_k(k)
-        _check_noise(noise_std, rng)
-        scale = None if weights is None else self._check_weights(weights)
-        bonus = None if prior is None else self._check_weights(prior)
+        k, scale, bonus = check_topk_args(k, noise_std, rng, weights, prior, self.rows)
         return self._topk(keywords, k, noise_std, rng, scale, bonus)
 
     def topk_batch(
@@ -120,10 +116,7 @@ class JaccardIndex:
         prior: npt.ArrayLike | None = None,
     ) -> list[list[int]]:
         """`topk` for each keyword set in order, drawing noise from the one `rng` in sequence."""
-        k = _check_k(k)
-        _check_noise(noise_std, rng)
-        scale = None if weights is None else self._check_weights(weights)
-        bonus = None if prior is None else self._check_weights(prior)
+        k, scale, bonus = check_topk_args(k, noise_std, rng, weights, prior, self.rows)
         return [self._topk(words, k, noise_std, rng, scale, bonus) for words in keyword_sets]
 
     # -- internals ---------------------------------------------------------------------------
@@ -154,7 +147,7 @@ class JaccardIndex:
         if bonus is not None:
             scores += bonus
         if noise_std > 0.0:
-            assert rng is not None  # _check_noise
+            assert rng is not None  # check_topk_args
             scores += rng.normal(0.0, noise_std, size=rows)
         return _as_list(topk_indices(scores, k))
 
@@ -229,33 +222,6 @@ class JaccardIndex:
         """Refuse a row index outside [0, rows)."""
         if not 0 <= row < self.rows:
             raise IndexError(f"row {row} is out of range for an index of {self.rows} rows")
-
-    def _check_weights(self, weights: npt.ArrayLike) -> FloatArray:
-        """Weights as a finite float64 vector of shape [rows]."""
-        scale = np.asarray(weights, dtype=np.float64)
-        if scale.shape != (self.rows,):
-            raise ValueError(f"weights must have shape ({self.rows},), got {scale.shape}")
-        if not np.isfinite(scale).all():
-            raise ValueError("weights must be finite (no NaN or inf)")
-        return scale
-
-
-def _check_k(k: int) -> int:
-    """k as a plain int; refuse k < 1 and non-integers."""
-    k = operator.index(k)
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    return k
-
-
-def _check_noise(noise_std: float, rng: np.random.Generator | None) -> None:
-    """Refuse negative or non-finite noise, and noise without a seeded generator."""
-    if not math.isfinite(noise_std) or noise_std < 0.0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
-    if noise_std > 0.0 and rng is None:
-        raise ValueError(
-            "noise_std > 0 needs a random generator: pass rng=numpy.random.default_rng(seed)"
-        )
 
 
 def _as_list(indices: npt.NDArray[np.integer]) -> list[int]:

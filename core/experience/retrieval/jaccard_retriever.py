@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from experience.retrieval.base import REFINE_SIMILARITY, Retriever, check_k, check_noise, check_vector, finish
+from experience.retrieval.base import REFINE_SIMILARITY, Retriever, check_topk_args, finish
 from experience.retrieval.jaccard import JaccardIndex
 from experience.retrieval.keywords import normalize_keywords
 
@@ -59,10 +59,7 @@ class JaccardRetriever(Retriever):
         sources: Sequence[str | None] | None = None,
     ) -> list[list[int]]:
         """JaccardIndex.topk_batch (same scores, noise and ties), then rows at weight 0 dropped."""
-        k = check_k(k)
-        check_noise(noise_std, rng)
-        scale = check_vector(weights, self.rows, "weights")
-        bonus = check_vector(prior, self.rows, "prior")
+        k, scale, bonus = check_topk_args(k, noise_std, rng, weights, prior, self.rows)
         if self.mmr is not None and k > 1:
             return [self._mmr(words, k, noise_std, rng, scale, bonus) for words in keyword_sets]
         picks = self.index.topk_batch(keyword_sets, k, noise_std=noise_std, rng=rng, weights=scale, prior=bonus)

@@ -50,3 +50,8 @@ def copying_translator(task: KernelTask) -> str:
     if len(task.messages) >= 4:
         return "```\n" + re.sub(r"^\w+", name, task.messages[-2].content) + "\n```"
     return f"func {name}(a) {{ return a }}"
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file under a folder, by relative path (the bytes a person would see)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

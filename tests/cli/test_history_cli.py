@@ -9,12 +9,7 @@ from pathlib import Path
 import pytest
 from test_cli import experience
 
-from learning_fixtures import write_dataset
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    """Every file under a folder by relative path."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from learning_fixtures import files, write_dataset
 
 
 @pytest.mark.llm

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_transactions import files
 
 from doubles import ScriptedBackend
 from experience.kernel import Kernel
@@ -14,7 +13,7 @@ from experience.tasks.dataset import load_dataset
 from experience.train.rollback import rollback
 from experience.train.run_dir import RunConfig, RunDir, RunError
 from experience.train.trainer import Trainer
-from learning_fixtures import copying_translator, write_dataset
+from learning_fixtures import copying_translator, files, write_dataset
 
 
 def _trainer(path: Path) -> Trainer:

@@ -16,7 +16,7 @@ from experience.storage.atomic import set_fault_hook
 from experience.tasks.dataset import load_dataset
 from experience.train.run_dir import RunConfig, RunDir
 from experience.train.trainer import Trainer
-from learning_fixtures import copying_translator, write_dataset
+from learning_fixtures import copying_translator, files, write_dataset
 
 
 def _config(dataset_path: Path, **extra: object) -> RunConfig:
@@ -35,10 +35,6 @@ def _train(path: Path, steps: int) -> None:
         dataset = load_dataset(run.config.dataset)
         Trainer(run, dataset, Kernel(ScriptedBackend(copying_translator))).train(3, max_steps=steps)
 
-
-def files(folder: Path) -> dict[str, bytes]:
-    """Every file under a folder, by relative path (the bytes a person would see)."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _killed_child(path: Path, kill_at: int) -> int:

@@ -16,12 +16,7 @@ from experience.kernel import Kernel
 from experience.tasks.dataset import load_dataset
 from experience.train.run_dir import RunDir
 from experience.train.trainer import Trainer
-from learning_fixtures import copying_translator
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    """Every file under a folder by relative path."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from learning_fixtures import copying_translator, files
 
 
 def coefficients(run_dir: Path) -> list[float]:

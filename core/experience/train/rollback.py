@@ -33,8 +33,9 @@ def rollback(run: RunDir, experience: SymbolicTensor, to_step: int) -> dict[str,
     coeffs = [float(c) for c in experience.coeff.detach().reshape(-1).tolist()]
     entries = values_at(records, seq, "entries", dict(enumerate(texts)))
     coeff = values_at(records, seq, "coeff", dict(enumerate(coeffs)))
-    undone = [int(r["seq"]) for r in active_records(records) if int(r["seq"]) > seq and r.get("kind") != "rollback"]
-    undone_steps = sorted({int(r["state"]["step"]) for r in records if int(r["seq"]) in undone and r["kind"] == "step"})
+    undone_records = [r for r in active_records(records) if int(r["seq"]) > seq and r.get("kind") != "rollback"]
+    undone = [int(r["seq"]) for r in undone_records]
+    undone_steps = sorted({int(r["state"]["step"]) for r in undone_records if r["kind"] == "step"})
     if point is not None:
         state = RunState(**{k: v for k, v in point["state"].items() if k != "seq"})
     else:

@@ -148,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--markdown", default=None, help="also write the markdown table to this file")
     bench.add_argument("--cache", default=None, help="response cache for the learning runs (default: a fresh one)")
     bench.add_argument("--no-peers", action="store_true", help="skip the peer method (DSPy)")
+    bench.add_argument(
+        "--variants",
+        choices=("learning", "retrieval"),
+        default="learning",
+        help="Experience runs to compare: learning (gradient modes and rows) or retrieval (retrievers x query modes)",
+    )
     return parser
 
 
@@ -246,7 +252,11 @@ def _bench(args: argparse.Namespace, service: Service) -> int:
     if args.seeds < 1:
         print("experience: error: --seeds must be at least 1", file=sys.stderr)
         return 2
-    options = BenchOptions(quick=args.quick, seeds=tuple(range(args.seeds)), peers=not args.no_peers)
+    from experience.bench.runner import variant_options
+
+    options = BenchOptions(
+        quick=args.quick, seeds=tuple(range(args.seeds)), peers=not args.no_peers, **variant_options(args.variants)
+    )
     options.cache = Path(args.cache) if args.cache else None
     out = Path(args.out)
 

@@ -35,6 +35,8 @@ class LearnPlan:
     batch_size: int = 4
     grad: str = "example"
     capacity: str = "evict"
+    query: str = "llm"
+    retriever: str = "jaccard"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -45,27 +47,49 @@ class LearnPlan:
 
 @dataclass(frozen=True)
 class Variant:
-    """A trainer setting the bench compares: the gradient mode and the rows (None: a third of the train pairs)."""
+    """A trainer setting the bench compares: grad mode, rows (None: a third of the train pairs), query, retriever."""
 
     grad: str
     rows: int | None = None
+    query: str = "llm"
+    retriever: str = "jaccard"
 
     def rows_for(self, train: int) -> int:
         """The experience's rows for `train` training pairs."""
         return self.rows if self.rows is not None else max(1, math.ceil(train / 3))
 
     def plan(self, base: LearnPlan, train: int) -> LearnPlan:
-        """`base` with this variant's grad and rows, named `<task>/<grad>/rows<N>`."""
+        """`base` with this variant's settings, named `<task>/<grad>/rows<N>[/<query>-query][/<retriever>]`."""
         rows = self.rows_for(train)
-        return replace(base, name=f"{base.name}/{self.grad}/rows{rows}", grad=self.grad, rows=rows)
+        name = f"{base.name}/{self.grad}/rows{rows}"
+        name += f"/{self.query}-query" if self.query != "llm" else ""
+        name += f"/{self.retriever}" if self.retriever != "jaccard" else ""
+        return replace(base, name=name, grad=self.grad, rows=rows, query=self.query, retriever=self.retriever)
 
     def as_dict(self, train: int) -> dict[str, Any]:
         """JSON form."""
         rule = f"{self.rows}" if self.rows is not None else "ceil(train pairs / 3)"
-        return {"grad": self.grad, "rows": self.rows_for(train), "rows_rule": rule, "train_pairs": train}
+        return {
+            "grad": self.grad,
+            "rows": self.rows_for(train),
+            "rows_rule": rule,
+            "train_pairs": train,
+            "query": self.query,
+            "retriever": self.retriever,
+        }
 
 
 VARIANTS = (Variant("example", 32), Variant("example"), Variant("llm", 32), Variant("llm"))
+# issue 11's comparison: each retriever, with the keyword LLM call per input (llm) and without it (lexical);
+# the embedding retriever reads sources and keys only, so its llm-query run would only add calls
+RETRIEVAL_VARIANTS = (
+    Variant("example", 32, "llm", "jaccard"),
+    Variant("example", 32, "lexical", "jaccard"),
+    Variant("example", 32, "lexical", "embedding"),
+    Variant("example", 32, "llm", "hybrid"),
+    Variant("example", 32, "lexical", "hybrid"),
+)
+VARIANT_SETS = {"learning": VARIANTS, "retrieval": RETRIEVAL_VARIANTS}
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,8 @@ class Lab:
             batch_size=plan.batch_size,
             grad=plan.grad,
             capacity=plan.capacity,
+            query=plan.query,
+            retriever=plan.retriever,
         )
         RunDir.create(run_dir, config)
 

@@ -55,12 +55,15 @@ def _row(
     }
 
 
-def variant_label(entry: dict[str, Any]) -> str:
-    """`Experience, grad=llm, rows=3 (ceil(train pairs / 3))`."""
+def variant_label(entry: dict[str, Any], retrieval: bool = False) -> str:
+    """`Experience, grad=llm, rows=3 (ceil(train pairs / 3))`, plus query and retriever when `retrieval`."""
     v = entry.get("variant", {})
     rule = v.get("rows_rule", "")
     bound = f" (= ceil({v.get('train_pairs')}/3))" if rule.startswith("ceil") else ""
-    return f"Experience, grad={v.get('grad', '?')}, rows={v.get('rows', '?')}{bound}"
+    label = f"Experience, grad={v.get('grad', '?')}, rows={v.get('rows', '?')}{bound}"
+    if retrieval:
+        label += f", query={v.get('query', '?')}, retriever={v['retriever']}"
+    return label
 
 
 def method_rows(result: dict[str, Any], dataset: str, split: str) -> list[dict[str, Any]]:
@@ -88,7 +91,8 @@ def method_rows(result: dict[str, Any], dataset: str, split: str) -> list[dict[s
         after = entry.get("splits", {}).get(split, {}).get("after")
         if after:
             cost = entry.get("train_cost_per_sample_per_step")
-            rows.append(_row(variant_label(entry), after, cost, entry.get("answer_cost", {}).get(split)))
+            label = variant_label(entry, result.get("variant_set") == "retrieval")
+            rows.append(_row(label, after, cost, entry.get("answer_cost", {}).get(split)))
     return rows
 
 

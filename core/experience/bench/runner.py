@@ -14,7 +14,7 @@ from typing import Any
 
 from experience.bench import baselines, peer, system
 from experience.bench.common import machine, peak_rss_mb, versions, write_subset
-from experience.bench.learning import VARIANTS, Lab, LearnPlan, Variant, learn
+from experience.bench.learning import VARIANT_SETS, VARIANTS, Lab, LearnPlan, Variant, learn
 from experience.bench.ledger import CountingKernel
 from experience.bench.report import markdown
 from experience.events import EventSink, ignore
@@ -47,6 +47,7 @@ class BenchOptions:
     cache: Path | None = None
     plans: tuple[LearnPlan, ...] = PLANS
     variants: tuple[Variant, ...] = VARIANTS
+    variant_set: str = "learning"  # the name of `variants` in VARIANT_SETS ("custom" when a test passes its own)
     system_plan: LearnPlan = SYSTEM_PLAN
     system_steps: int = 2
     growth_batch: int = 8
@@ -57,6 +58,13 @@ class BenchOptions:
     peer_train_size: int = 6
     backend: Callable[[], Backend] = local_backend
     datasets_root: Path | None = None
+
+
+def variant_options(name: str) -> dict[str, Any]:
+    """BenchOptions fields for a named variant set (`learning`, `retrieval`); ValueError naming the choices."""
+    if name not in VARIANT_SETS:
+        raise ValueError(f"unknown variant set {name!r}: choose one of {', '.join(sorted(VARIANT_SETS))}")
+    return {"variants": VARIANT_SETS[name], "variant_set": name}
 
 
 def datasets_root() -> Path:
@@ -77,6 +85,7 @@ def run_bench(
     """
     started = time.perf_counter()
     result: dict[str, Any] = {"schema": 2, "created": _now(), "quick": options.quick, "seeds": list(options.seeds)}
+    result["variant_set"] = options.variant_set
     result |= {"machine": machine(), "versions": versions()}
     work = Path(tempfile.mkdtemp(prefix="experience-bench-"))
     root = options.datasets_root or datasets_root()

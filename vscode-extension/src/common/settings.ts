@@ -13,6 +13,9 @@ export const CAPACITY_POLICIES: readonly CapacityPolicy[] = ["evict", "merge"];
 /** How a run retrieves rows per input: keywords (Jaccard), sentence embeddings, or rank fusion of both. */
 export type RetrieverName = NonNullable<TrainRequest["retriever"]>;
 export const RETRIEVERS: readonly RetrieverName[] = ["jaccard", "embedding", "hybrid"];
+/** How a new run makes the query column: "dataset" leaves it to the dataset manifest (then the daemon's default). */
+export type QuerySetting = NonNullable<TrainRequest["query"]> | "dataset";
+export const QUERY_SETTINGS: readonly QuerySetting[] = ["dataset", "llm", "lexical"];
 
 export interface ExperienceSettings {
   backend: Backend;
@@ -24,6 +27,7 @@ export interface ExperienceSettings {
   grad: GradMode;
   capacity: CapacityPolicy;
   retriever: RetrieverName;
+  query: QuerySetting;
 }
 
 export const DEFAULT_SETTINGS: ExperienceSettings = {
@@ -36,6 +40,7 @@ export const DEFAULT_SETTINGS: ExperienceSettings = {
   grad: "example",
   capacity: "evict",
   retriever: "jaccard",
+  query: "dataset",
 };
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
@@ -57,6 +62,7 @@ export function readSettings(get: <T>(key: string) => T | undefined): Experience
     grad: oneOf(get<string>("train.grad"), GRAD_MODES, DEFAULT_SETTINGS.grad),
     capacity: oneOf(get<string>("train.capacity"), CAPACITY_POLICIES, DEFAULT_SETTINGS.capacity),
     retriever: oneOf(get<string>("train.retriever"), RETRIEVERS, DEFAULT_SETTINGS.retriever),
+    query: oneOf(get<string>("train.query"), QUERY_SETTINGS, DEFAULT_SETTINGS.query),
   };
 }
 
@@ -92,6 +98,9 @@ export function buildTrainRequest(picks: TrainPicks, settings: ExperienceSetting
   // The retriever is fixed when a run is created (run.json): only a new run sends it.
   if (!picks.resume) {
     request.retriever = picks.retriever ?? settings.retriever;
+    if (settings.query !== "dataset") {
+      request.query = settings.query;
+    }
   }
   if (picks.dataset) {
     request.dataset = picks.dataset;

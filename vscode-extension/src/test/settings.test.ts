@@ -71,6 +71,15 @@ test("a new run's retriever comes from experience.train.retriever unless picked;
   assert.equal(resumed.retriever, undefined, "the retriever is fixed when a run is created");
 });
 
+test("a new run's query mode comes from experience.train.query; 'dataset' leaves it to the manifest", () => {
+  assert.equal(readSettings(getter({ "train.query": "keywords" })).query, "dataset");
+  const lexical = readSettings(getter({ "train.query": "lexical" }));
+  assert.equal(buildTrainRequest({ runDir: "/r", dataset: "/d", resume: false }, lexical).query, "lexical");
+  assert.equal(buildTrainRequest({ runDir: "/r", resume: true }, lexical).query, undefined, "a resumed run keeps its own");
+  const manifest = buildTrainRequest({ runDir: "/r", dataset: "/d", resume: false }, DEFAULT_SETTINGS);
+  assert.equal(manifest.query, undefined, "the daemon reads the dataset manifest");
+});
+
 test("evaluate request uses the run's dataset unless one is given", () => {
   assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS), { runDir: "/r" });
   assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS, "/other"), { runDir: "/r", dataset: "/other" });

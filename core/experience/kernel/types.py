@@ -32,6 +32,7 @@ class KernelTask:
     temperature: float = 0.0
     stop: tuple[str, ...] = ()
     tag: str = ""
+    grammar: str | None = None  # GBNF text the answer must match (None: unconstrained); part of the cache key
 
     def cache_key(self, backend_id: str) -> str:
         """Return the sha256 content address of this task for a backend id ("name:model")."""
@@ -42,6 +43,8 @@ class KernelTask:
             "temperature": self.temperature,
             "stop": list(self.stop),
         }
+        if self.grammar is not None:  # only when set, so unconstrained tasks keep their cached answers
+            payload["grammar"] = self.grammar
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -56,6 +59,7 @@ class KernelTask:
         temperature: float = 0.0,
         stop: tuple[str, ...] = (),
         tag: str = "",
+        grammar: str | None = None,
     ) -> KernelTask:
         """Build a task: optional system prompt, few-shot (user, assistant) turns, the user turn."""
         turns: list[Message] = []
@@ -65,7 +69,7 @@ class KernelTask:
             turns.append(Message("user", question))
             turns.append(Message("assistant", answer))
         turns.append(Message("user", user))
-        return cls(tuple(turns), max_tokens, temperature, stop, tag)
+        return cls(tuple(turns), max_tokens, temperature, stop, tag, grammar)
 
 
 @dataclass(frozen=True)

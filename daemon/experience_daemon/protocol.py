@@ -227,6 +227,26 @@ class PatchParams(TypedDict):
     patchId: str
 
 
+class PreviewParams(TypedDict):
+    """Names a patch; side "after" (default) applies it, "before" undoes it."""
+
+    runDir: str
+    patchId: str
+    side: NotRequired[Literal["before", "after"]]
+
+
+class PatchPreview(TypedDict):
+    """The entry as the patch leaves it: for a staged patch exactly what acceptPatch writes (the entry unchanged,
+    with `conflict` saying why, when accept would refuse); the entry version it was made from; how the hunks went."""
+
+    patch: PatchInfo
+    text: str
+    version: int
+    outcome: Literal["applied", "fuzzed", "rejected"]
+    rejectedHunks: list[str]
+    conflict: str | None
+
+
 class PatchDecision(TypedDict):
     """The patch after the decision and the entry's version (null after a reject)."""
 
@@ -249,6 +269,41 @@ class RollbackResult(TypedDict):
     epoch: int
     restored: int
     undone: list[int]
+
+
+class InferParams(TypedDict):
+    """Inputs for a run to answer with its experience (the run dir is only read)."""
+
+    runDir: str
+    inputs: list[str]
+
+
+class UsedRow(TypedDict):
+    """An experience row retrieved for an input, best first."""
+
+    row: int
+    query: list[str]
+    key: str
+    value: str
+    trust: float
+    keyPath: str | None
+    valuePath: str | None
+
+
+class InferAnswer(TypedDict):
+    """The answer to one input, the rows it used, the run's step, and the calls it cost."""
+
+    answer: str
+    rows: list[UsedRow]
+    step: int
+    usage: dict[str, int]
+
+
+class InferResult(TypedDict):
+    """One answer per input, in order."""
+
+    runDir: str
+    answers: list[InferAnswer]
 
 
 class ClosedResult(TypedDict):
@@ -294,7 +349,9 @@ OPEN_RUN, CLOSE_RUN, LIST_ENTRIES = "experience/openRun", "experience/closeRun",
 READ_ENTRY, WRITE_ENTRY = "experience/readEntry", "experience/writeEntry"
 TRAIN, STEP, CANCEL, STATUS, EVALUATE = (f"experience/{n}" for n in ("train", "step", "cancel", "status", "evaluate"))
 PATCHES, ACCEPT_PATCH, REJECT_PATCH = "experience/patches", "experience/acceptPatch", "experience/rejectPatch"
+PREVIEW_PATCH = "experience/previewPatch"
 ROLLBACK = "experience/rollback"
+INFER = "experience/infer"
 METRICS, ENTRY_CHANGED = "experience/metrics", "experience/entryChanged"
 
 # fmt: off
@@ -310,9 +367,11 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     _request("status", StatusParams, StatusResult, "What the open runs (or one run) are doing."),
     _request("evaluate", EvaluateRequest, EvalResult, "Evaluate a run on a split; reports work-done progress.", True),
     _request("patches", PatchesParams, list[PatchInfo], "Patch records of a step (or of all steps)."),
+    _request("previewPatch", PreviewParams, PatchPreview, "The entry as a patch leaves it (what accept writes)."),
     _request("acceptPatch", PatchParams, PatchDecision, "Apply a staged patch to its entry."),
     _request("rejectPatch", PatchParams, PatchDecision, "Mark a staged patch rejected."),
     _request("rollback", RollbackParams, RollbackResult, "Restore the experience as it was after a step."),
+    _request("infer", InferParams, InferResult, "Answer inputs with a run's experience (read-only)."),
     Method(METRICS, "notification", MetricsNotification, None, "A metrics record (per step, per evaluation)."),
     Method(ENTRY_CHANGED, "notification", EntryChangedNotification, None, "An entry's text changed."),
 )}

@@ -1,7 +1,11 @@
-"""Review mode: list a run's patches, accept or reject a staged one (records live in patches/)."""
+"""Review mode: list a run's patches, preview, accept or reject a staged one (records live in patches/).
+
+A preview and an accept go through the same `proposal`: the text a preview shows is the text accept writes.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -12,6 +16,7 @@ from experience_daemon.errors import NotFound, PatchConflict
 from experience_daemon.session import RunSession, column_index
 
 FUZZ = 3
+HUNK_HEADER = re.compile(r"^@@ -(\S+) \+(\S+) @@(.*)$")
 
 
 def patch_info(record: dict[str, Any]) -> dict[str, Any]:
@@ -98,23 +103,75 @@ def _anchored(hunk: list[str]) -> bool:
     return any(line[:1] in (" ", "-") for line in hunk)
 
 
+def proposal(session: RunSession, record: dict[str, Any], current: str) -> PatchResult:
+    """What accepting a staged record writes over `current` (PatchConflict when accept would refuse it)."""
+    patch_id, row = str(record.get("id")), int(record["row"])
+    base = record.get("base")
+    result = rebase(patch_id, row, base if isinstance(base, str) else None, current, str(record.get("diff", "")))
+    if clean_answer(result.text) in session.val_targets():
+        raise PatchConflict(
+            f"leak guard: patch {patch_id} would write a validation target verbatim into the experience; reject it",
+            {"leak": True},
+        )
+    return result
+
+
+def reverse_diff(diff: str) -> str:
+    """The unified diff that undoes `diff` (hunk headers swapped, '+' and '-' lines swapped; file headers dropped)."""
+    out: list[str] = []
+    for line in diff.split("\n"):
+        header = HUNK_HEADER.match(line)
+        if header:
+            old, new, rest = header.group(1), header.group(2), header.group(3)
+            out.append(f"@@ -{new} +{old} @@{rest}")
+        elif out and line[:1] in ("+", "-"):
+            out.append(("-" if line[0] == "+" else "+") + line[1:])
+        elif out:
+            out.append(line)
+    return "\n".join(out)
+
+
+def preview(session: RunSession, patch_id: str, side: str = "after") -> dict[str, Any]:
+    """The entry as a patch leaves it: a staged one as accept would write it; `side` "before" undoes it instead."""
+    with session.lock:
+        _, records, index = _find(session.run, patch_id)
+        record = records[index]
+        slot = session.slot(int(record["row"]), column_index(str(record["column"])))
+        session.sync([slot])
+        current, version = session.read(slot)
+        diff = str(record.get("diff", ""))
+        conflict: str | None = None
+        if side == "before":
+            result = apply_patch(current, reverse_diff(diff), fuzz=FUZZ)
+        elif record.get("state") == "staged":
+            try:
+                result = proposal(session, record, current)
+            except PatchConflict as error:  # accept would write nothing: the preview shows the entry unchanged
+                conflict = str(error)
+                failed = apply_patch(current, diff, fuzz=FUZZ)
+                result = PatchResult(current, PatchOutcome.REJECTED, failed.rejected_hunks, failed.hunks, 0, 0)
+        else:
+            result = apply_patch(current, diff, fuzz=FUZZ)
+        return {
+            "patch": patch_info(record),
+            "text": result.text,
+            "version": version,
+            "outcome": result.outcome.value,
+            "rejectedHunks": list(result.rejected_hunks),
+            "conflict": conflict,
+        }
+
+
 def accept(session: RunSession, patch_id: str) -> tuple[dict[str, Any], int]:
     """Apply a staged patch to its entry (fuzzy, like patch -F3; re-based or refused if the entry changed)."""
     with session.lock:
         step, records, index = _find(session.run, patch_id)
         record = records[index]
         _staged(record)
-        row = int(record["row"])
-        slot = session.slot(row, column_index(str(record["column"])))
+        slot = session.slot(int(record["row"]), column_index(str(record["column"])))
         session.sync([slot])
         current, _ = session.read(slot)
-        base = record.get("base")
-        result = rebase(patch_id, row, base if isinstance(base, str) else None, current, str(record.get("diff", "")))
-        if clean_answer(result.text) in session.val_targets():
-            raise PatchConflict(
-                f"leak guard: patch {patch_id} would write a validation target verbatim into the experience; reject it",
-                {"leak": True},
-            )
+        result = proposal(session, record, current)
         record.update(state="accepted", outcome=result.outcome.value, decided=time.time())
         session.commit_entry(slot, result.text, "review", patches=(step, records))
         return patch_info(record), slot

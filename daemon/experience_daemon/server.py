@@ -1,12 +1,19 @@
-"""The pygls server: decode each request, call the service in a worker thread, encode the answer."""
+"""The pygls server: decode each request, call the service in a worker thread, encode the answer.
+
+Start-up is light: this module imports pygls and the protocol only, so `initialize` answers at once; the
+service (the `experience` package, torch) is imported by the first request, or in the background after
+`initialized`, whichever comes first.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
@@ -25,27 +32,21 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage, default_converter
 
-from experience.events import Cancelled, EntryChanged, Event, Log, Metrics
-from experience.kernel import KernelError
-from experience.storage.serialize import TensorDirectoryError
-from experience.tasks.dataset import DatasetError
-from experience.train.run_dir import RunError, RunLocked
 from experience_daemon import protocol
-from experience_daemon.errors import ServiceError
 from experience_daemon.framing import FrameReader
 from experience_daemon.framing import max_message_bytes as max_message_bytes_limit
-from experience_daemon.service import BackendFactory, Service
-from experience_daemon.session import COLUMNS, text_version
 from experience_daemon.transport import ExperienceProtocol, serve_stream
-from experience_daemon.watcher import RunWatcher
 from experience_daemon.wire import ParamsError
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors
 
+    from experience.events import Event
+    from experience_daemon.service import BackendFactory, Service
+    from experience_daemon.watcher import RunWatcher
+
 log = logging.getLogger(__name__)
 Handler = Callable[..., Awaitable[Any]]
-KNOWN_ERRORS = (RunError, DatasetError, KernelError, TensorDirectoryError, OSError)
 LOG_LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}
 
 
@@ -79,17 +80,30 @@ def rpc_error(method: str, error: Exception) -> JsonRpcException:
         return error
     if isinstance(error, ParamsError):
         return JsonRpcInvalidParams(f"{method}: {error}")
+    if isinstance(error, ServiceUnavailable):
+        return JsonRpcException(str(error), protocol.ERROR_CODES["requestFailed"], {"kind": "unavailable"})
+    from experience.events import Cancelled  # loaded by now: a request ran the service
+    from experience.kernel import KernelError
+    from experience.storage.serialize import TensorDirectoryError
+    from experience.tasks.dataset import DatasetError
+    from experience.train.run_dir import RunError, RunLocked
+    from experience_daemon.errors import ServiceError
+
     if isinstance(error, ServiceError):
         return JsonRpcException(str(error), protocol.ERROR_CODES[error.kind], {"kind": error.kind, **error.data})
     if isinstance(error, RunLocked):
         return JsonRpcException(str(error), protocol.ERROR_CODES["runLocked"], {"kind": "runLocked"})
     if isinstance(error, Cancelled):
         return JsonRpcException(str(error), -32800, {"kind": "cancelled"})  # LSP's RequestCancelled
-    if isinstance(error, KNOWN_ERRORS):
+    if isinstance(error, (RunError, DatasetError, KernelError, TensorDirectoryError, OSError)):
         kind = type(error).__name__
         return JsonRpcException(str(error), protocol.ERROR_CODES["requestFailed"], {"kind": kind})
     log.error("%s failed unexpectedly", method, exc_info=error)
     return JsonRpcInternalError(f"internal error in {method}: {type(error).__name__}: {error} (see the daemon log)")
+
+
+class ServiceUnavailable(Exception):
+    """The service (the `experience` package) could not be imported in this interpreter."""
 
 
 class ExperienceServer(LanguageServer):
@@ -115,10 +129,59 @@ class ExperienceServer(LanguageServer):
         )
         self.max_message_bytes = max_message_bytes_limit(max_message_bytes)
         self.exit_code = 0  # LSP: 0 after shutdown then exit, 1 for an exit without shutdown
-        self.service = Service(run_events=self.on_run_event, backend_factory=backend_factory)
+        self.backend_factory = backend_factory
+        self._service: Service | None = None
+        self._handlers: dict[str, Handler] | None = None
+        self._load_lock = threading.Lock()
         self.jobs = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="experience-job")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.watcher: RunWatcher | None = None
+
+    # -- loading the service (deferred: importing torch takes seconds) ---------------------
+    def load(self) -> dict[str, Handler]:
+        """Import the service and the handlers once (thread-safe); ServiceUnavailable says why not."""
+        with self._load_lock:
+            if self._handlers is None:
+                try:
+                    from experience_daemon.handlers import HANDLERS
+                    from experience_daemon.service import Service
+
+                    missing = {m.name for m in protocol.METHODS.values() if m.kind == "request"} - set(HANDLERS)
+                    if missing:
+                        raise RuntimeError(f"protocol requests without a handler: {sorted(missing)}")
+                    self._service = Service(run_events=self.on_run_event, backend_factory=self.backend_factory)
+                    self._handlers = HANDLERS
+                except Exception as error:
+                    log.error("loading the experience package failed", exc_info=error)
+                    raise ServiceUnavailable(
+                        f"the daemon could not load the experience package ({type(error).__name__}: {error}); "
+                        "reinstall it in this interpreter (pip install -e .) or pick another one "
+                        "(setting experience.pythonPath), then restart the daemon"
+                    ) from error
+            return self._handlers
+
+    def warm_up(self) -> None:
+        """Load the service in a worker thread (after `initialized`: the first request need not wait)."""
+        started = time.monotonic()
+
+        def load() -> None:
+            with contextlib.suppress(ServiceUnavailable):  # logged; each request reports it
+                self.load()
+                log.info("service loaded in %.1f s", time.monotonic() - started)
+
+        self.jobs.submit(load)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the service has been imported."""
+        return self._service is not None
+
+    @property
+    def service(self) -> Service:
+        """The service (imported on first use)."""
+        self.load()
+        assert self._service is not None
+        return self._service
 
     # -- plumbing --------------------------------------------------------------------------
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -133,10 +196,13 @@ class ExperienceServer(LanguageServer):
 
     def on_run_event(self, run_key: str, event: Event) -> None:
         """Turn core events into notifications: metrics, entryChanged, window/logMessage."""
+        from experience.events import EntryChanged, Log, Metrics  # loaded: events come from the service
+        from experience_daemon.session import COLUMNS, text_version
+
         if isinstance(event, Metrics):
             self.send(protocol.METRICS, {"runDir": run_key, "record": event.record})
         elif isinstance(event, EntryChanged):
-            session = self.service.sessions.get(run_key)
+            session = self._service.sessions.get(run_key) if self._service else None
             text = session.experience.storage.read(event.row * 3 + event.column) if session else None
             self.send(
                 protocol.ENTRY_CHANGED,
@@ -160,11 +226,13 @@ class ExperienceServer(LanguageServer):
 
     def sync_watches(self) -> None:
         """Watch the experience folder of every open run, and only those."""
-        if self.loop is None:
+        if self.loop is None or self._service is None:
             return
+        from experience_daemon.watcher import RunWatcher
+
         if self.watcher is None:
             self.watcher = RunWatcher(self.loop, self.files_changed)
-        open_runs = dict(self.service.sessions)
+        open_runs = dict(self._service.sessions)
         for key, session in open_runs.items():
             try:
                 self.watcher.watch(key, session.run.experience_dir)
@@ -180,13 +248,15 @@ class ExperienceServer(LanguageServer):
         if changed:
             log.info("%s: changed on disk: %s", run_key, ", ".join(f"{r}/{c}" for r, c in changed))
 
-    def register(self, method: str, handler: Handler) -> None:
-        """Serve a request: check params, run the handler, map failures to JSON-RPC errors."""
+    def register(self, method: str) -> None:
+        """Serve a request: check params, load the service, run its handler, map failures to JSON-RPC errors."""
 
         async def endpoint(params: Any) -> Any:
             self.loop = asyncio.get_running_loop()
             try:
-                return await handler(self, protocol.decode_params(method, params))
+                decoded = protocol.decode_params(method, params)
+                handlers = self._handlers if self._handlers is not None else await self.call(self.load)
+                return await handlers[method](self, decoded)
             except (asyncio.CancelledError, JsonRpcException):
                 raise
             except Exception as error:
@@ -200,7 +270,7 @@ class ExperienceServer(LanguageServer):
 
     def shutdown_jobs(self) -> None:
         """Cancel running jobs and stop watching (the `shutdown` request, or the end of stdin)."""
-        for session in list(self.service.sessions.values()):
+        for session in list(self._service.sessions.values() if self._service else ()):
             if session.job is not None:
                 session.job.cancel.cancel()
         if self.watcher is not None:
@@ -210,7 +280,8 @@ class ExperienceServer(LanguageServer):
         """Wait for the worker threads (jobs stop at their next safe point) and close every run."""
         self.shutdown_jobs()
         self.jobs.shutdown(wait=True, cancel_futures=True)
-        self.service.close()
+        if self._service is not None:
+            self._service.close()
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve on stdin/stdout (bounded, checked messages: transport.py) until `exit` or the end of stdin."""
@@ -241,14 +312,13 @@ def build_server(
     backend_factory: BackendFactory | None = None, *, max_message_bytes: int | None = None
 ) -> ExperienceServer:
     """A server with every protocol request registered (`max_message_bytes` None: $EXPERIENCE_MAX_MESSAGE_BYTES)."""
-    from experience_daemon.handlers import HANDLERS
-
     server = ExperienceServer(backend_factory, max_message_bytes=max_message_bytes)
-    missing = {m.name for m in protocol.METHODS.values() if m.kind == "request"} - set(HANDLERS)
-    if missing:
-        raise RuntimeError(f"protocol requests without a handler: {sorted(missing)}")
-    for method, handler in HANDLERS.items():
-        server.register(method, handler)
+    for method in (m.name for m in protocol.METHODS.values() if m.kind == "request"):
+        server.register(method)
+
+    @server.feature(types.INITIALIZED)
+    def on_initialized(_params: Any) -> None:
+        server.warm_up()
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(_params: Any) -> None:

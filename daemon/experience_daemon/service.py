@@ -11,9 +11,11 @@ from typing import Any
 
 from experience.events import CancelToken, EntryChanged, Event, EventSink, ignore
 from experience.kernel import Backend, Budget, Kernel, make_backend
+from experience.train.executor import executor_backend
 from experience.train.run_dir import RunLocked
 from experience.train.trainer import EvalResult
 from experience_daemon import edits, jobs, review, validation, views
+from experience_daemon.inference import Inference, answers_json
 from experience_daemon.session import RunSession
 from experience_daemon.watcher import OwnWrites
 
@@ -58,6 +60,8 @@ class TrainParams:
     no_cache: bool = False
     concurrency: int = 1
     max_steps: int | None = None
+    executor: str | None = None  # None: the run's (a new run: inprocess); "ray" fans calls out to Ray workers
+    workers: int | None = None  # Ray workers (None: the run's, else 1)
 
 
 class Service:
@@ -82,6 +86,7 @@ class Service:
         self.own_writes = OwnWrites()
         self.sessions: dict[str, RunSession] = {}
         self._lock = threading.Lock()
+        self._inference: Inference | None = None
 
     def emit(self, run_key: str, event: Event) -> None:
         """Send an event to both sinks."""
@@ -108,12 +113,17 @@ class Service:
         no_cache: bool = False,
         budget: Budget | None = None,
         concurrency: int = 1,
+        executor: str = "inprocess",
+        workers: int = 1,
     ) -> Kernel:
-        """A kernel for a backend, with the shared response cache unless disabled."""
+        """A kernel for a backend (in-process, or on `workers` Ray workers), with the shared cache unless disabled."""
         cache_path = None if no_cache else Path(cache) if cache else default_cache_path()
         if cache_path is not None:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
-        if self.backend_factory is not None:
+        if executor != "inprocess":
+            chosen, fan_out = executor_backend(executor, workers, backend, model, base_url, self.backend_factory)
+            concurrency = max(concurrency, fan_out)
+        elif self.backend_factory is not None:
             chosen = self.backend_factory()
         else:
             chosen = make_backend(backend, model=model, base_url=base_url)
@@ -146,6 +156,23 @@ class Service:
         """Cancel every job and close every run."""
         for key in list(self.sessions):
             self.close_run(key)
+        if self._inference is not None:
+            self._inference.close()
+
+    # -- inference -----------------------------------------------------------------------
+    @property
+    def inference(self) -> Inference:
+        """The run models that answer inputs (opened on first use, read-only)."""
+        with self._lock:
+            if self._inference is None:
+                self._inference = Inference(self)
+            return self._inference
+
+    def infer(self, run_dir: str, inputs: list[str]) -> dict[str, Any]:
+        """The run's answers to `inputs`, each with the rows it used (the run dir is only read)."""
+        if not inputs or any(not text.strip() for text in inputs):
+            raise validation.InvalidParams("inputs must be one or more non-empty source texts")
+        return answers_json(run_dir, self.inference.answer(run_dir, inputs))
 
     # -- runs ----------------------------------------------------------------------------
     def train(
@@ -204,12 +231,15 @@ class Service:
         record: bool = True,
         events: EventSink | None = None,
         cancel: CancelToken | None = None,
+        executor: str | None = None,
+        workers: int | None = None,
     ) -> EvalResult:
         """Loss and exact-match of a run on a dataset split (a new empty run if none exists); `cancel` stops it
         between batches with `Cancelled` (nothing recorded)."""
         options: dict[str, Any] = {"split": split, "backend": backend, "model": model}
         options["base_url"] = base_url
         options |= {"cache": cache, "no_cache": no_cache, "record": record}
+        options |= {"executor": executor, "workers": workers}
         return jobs.evaluate(self, run_dir, dataset, options, events, cancel)
 
     def open_run(self, run_dir: str) -> dict[str, Any]:
@@ -267,6 +297,10 @@ class Service:
     def patches(self, run_dir: str, step: int | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """Patch records of one step (or all steps), optionally only those in one state."""
         return review.list_patches(self.session(run_dir).run, step, state)
+
+    def preview_patch(self, run_dir: str, patch_id: str, side: str = "after") -> dict[str, Any]:
+        """The entry as a patch leaves it (a staged patch: what accept_patch writes)."""
+        return review.preview(self.session(run_dir), patch_id, side)
 
     def accept_patch(self, run_dir: str, patch_id: str) -> dict[str, Any]:
         """Apply a staged patch to its entry and mark it accepted."""

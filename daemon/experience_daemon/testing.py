@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from experience.kernel import Backend
-from experience_daemon.service import BackendFactory
+if TYPE_CHECKING:  # at run time this module stays light: the daemon imports it before answering `initialize`
+    from experience_daemon.service import BackendFactory
 
 ENV = "EXPERIENCE_TEST_BACKEND"
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def backend_factory_from_env() -> BackendFactory | None:
     if not callable(factory):
         raise SystemExit(f"{ENV}={spec!r}: {module_name} has no callable {attr!r}")
     log.warning("TESTING: every LLM backend is replaced by %s (from $%s)", spec, ENV)
-    return cast(BackendFactory, factory)
+    return cast("BackendFactory", factory)
 
 
-__all__ = ["ENV", "Backend", "backend_factory_from_env"]
+__all__ = ["ENV", "backend_factory_from_env"]

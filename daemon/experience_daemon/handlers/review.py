@@ -1,4 +1,4 @@
-"""Handlers for review mode and history: patches, acceptPatch, rejectPatch, rollback."""
+"""Handlers for review mode and history: patches, previewPatch, acceptPatch, rejectPatch, rollback."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ async def patches(server: ExperienceServer, params: p.PatchesParams) -> list[p.P
         server.service.patches, params["runDir"], params.get("step"), params.get("state")
     )
     return found
+
+
+async def preview_patch(server: ExperienceServer, params: p.PreviewParams) -> p.PatchPreview:
+    """The entry as a patch leaves it; for a staged patch, exactly what acceptPatch would write."""
+    preview: p.PatchPreview = await server.call(
+        server.service.preview_patch, params["runDir"], params["patchId"], params.get("side", "after")
+    )
+    return preview
 
 
 async def accept_patch(server: ExperienceServer, params: p.PatchParams) -> p.PatchDecision:
@@ -40,6 +48,7 @@ async def rollback(server: ExperienceServer, params: p.RollbackParams) -> p.Roll
 HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {
     p.ROLLBACK: rollback,
     p.PATCHES: patches,
+    p.PREVIEW_PATCH: preview_patch,
     p.ACCEPT_PATCH: accept_patch,
     p.REJECT_PATCH: reject_patch,
 }

@@ -99,11 +99,29 @@ export interface PatchParams {
   runDir: string;
 }
 
+/** The entry as the patch leaves it: for a staged patch exactly what acceptPatch writes (the entry unchanged,
+    with `conflict` saying why, when accept would refuse); the entry version it was made from; how the hunks went. */
+export interface PatchPreview {
+  conflict: string | null;
+  outcome: "applied" | "fuzzed" | "rejected";
+  patch: PatchInfo;
+  rejectedHunks: string[];
+  text: string;
+  version: number;
+}
+
 /** Patches of one step (all steps when step is left out), optionally only those in one state. */
 export interface PatchesParams {
   runDir: string;
   state?: "staged" | "applied" | "accepted" | "rejected" | "blocked";
   step?: number;
+}
+
+/** Names a patch; side "after" (default) applies it, "before" undoes it. */
+export interface PreviewParams {
+  patchId: string;
+  runDir: string;
+  side?: "before" | "after";
 }
 
 /** Restore a run's experience to what it was after step `toStep` (0: the empty start). */
@@ -240,6 +258,7 @@ export const Method = {
   metrics: "experience/metrics",
   openRun: "experience/openRun",
   patches: "experience/patches",
+  previewPatch: "experience/previewPatch",
   readEntry: "experience/readEntry",
   rejectPatch: "experience/rejectPatch",
   rollback: "experience/rollback",
@@ -265,6 +284,8 @@ export interface Requests {
   "experience/openRun": { params: RunParams; result: RunSummary };
   /** Patch records of a step (or of all steps). */
   "experience/patches": { params: PatchesParams; result: PatchInfo[] };
+  /** The entry as a patch leaves it (what accept writes). */
+  "experience/previewPatch": { params: PreviewParams; result: PatchPreview };
   /** Text and version of one entry. */
   "experience/readEntry": { params: EntryParams; result: EntryText };
   /** Mark a staged patch rejected. */

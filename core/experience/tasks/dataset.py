@@ -9,8 +9,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from experience.storage.paths import UnsafePathError, check_ext, check_inside, read_regular_bytes
+from experience.text.gbnf import GbnfError, parse_gbnf
 
 ALLOW_SYMLINKS_ENV = "EXPERIENCE_ALLOW_DATASET_SYMLINKS"
 
@@ -40,16 +42,17 @@ class Dataset:
     path: Path | None = None
     verifier: str | None = None  # "module:function" taking (source, prediction, target) -> bool
     query: str | None = None  # the manifest's choice of query column ("llm" or "lexical"), None: the default
+    checker: str | None = None  # "module:function" taking (text) -> bool: does an answer parse in the target language
+    grammar: str | None = None  # GBNF text of a bare answer (manifest 'grammar': a file in the dataset folder)
+
+    def check(self) -> Callable[[str], bool] | None:
+        """The syntax checker named in the manifest, or None (then no `valid` metric)."""
+        found: Callable[[str], bool] | None = _import(self.checker, "checker") if self.checker else None
+        return found
 
     def verify(self) -> Callable[[str, str, str], bool] | None:
         """The task's exact-match verifier named in the manifest, or None (then exact = equal text)."""
-        if not self.verifier:
-            return None
-        module, _, name = self.verifier.partition(":")
-        try:
-            found: Callable[[str, str, str], bool] = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as error:
-            raise DatasetError(f"manifest verifier {self.verifier!r} cannot be imported ({error})") from error
+        found: Callable[[str, str, str], bool] | None = _import(self.verifier, "verifier") if self.verifier else None
         return found
 
     def split(self, name: str) -> list[Pair]:
@@ -59,6 +62,35 @@ class Dataset:
             have = ", ".join(sorted(k for k, v in self.splits.items() if v)) or "none"
             raise DatasetError(f"dataset {self.name!r} has no {name!r} pairs (splits with pairs: {have})")
         return pairs
+
+
+def _import(spec: str, what: str) -> Any:
+    """The function a manifest names as "module:function"; DatasetError when it cannot be imported."""
+    module, _, name = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise DatasetError(
+            f"manifest {what} {spec!r} cannot be imported ({error}); name an importable \"module:function\""
+        ) from error
+    if not callable(found):
+        raise DatasetError(f"manifest {what} {spec!r} is not a function; name an importable \"module:function\"")
+    return found
+
+
+def _read_grammar(folder: Path, name: object, root: Path, allow_symlinks: bool) -> str:
+    """The manifest's GBNF grammar file, parsed once so a mistake is reported with its file and line."""
+    if not isinstance(name, str) or not name.strip():
+        raise DatasetError(f"{folder / 'manifest.json'}: 'grammar' must name a .gbnf file in the dataset folder")
+    path = folder / name
+    if not path.is_file():
+        raise DatasetError(f"grammar file {path} named by manifest.json does not exist; add it or remove 'grammar'")
+    text = _read_file(path, root, allow_symlinks)
+    try:
+        parse_gbnf(text, str(path))
+    except GbnfError as error:
+        raise DatasetError(f"grammar {error}") from error
+    return text
 
 
 def _read_file(path: Path, root: Path, allow_symlinks: bool) -> str:
@@ -171,10 +203,11 @@ def load_dataset(path: str | Path, *, allow_symlinks: bool | None = None) -> Dat
     }
     if not any(splits.values()):
         raise DatasetError(f"dataset {folder} is empty: its split folders hold no pairs")
-    verifier, query = manifest.get("verifier"), manifest.get("query")
+    verifier, query, checker = manifest.get("verifier"), manifest.get("query"), manifest.get("checker")
     if query is not None and query not in ("llm", "lexical"):
         raise DatasetError(f"{manifest_path}: 'query' must be \"llm\" or \"lexical\", got {query!r}")
+    grammar = _read_grammar(folder, manifest["grammar"], root, allow) if "grammar" in manifest else None
     return Dataset(
         str(manifest.get("name", folder.name)), source_ext, target_ext, task_prompt, splits, folder,
-        str(verifier) if verifier else None, query,
+        str(verifier) if verifier else None, query, str(checker) if checker else None, grammar,
     )

@@ -84,6 +84,13 @@ def build_split(seed: int = 0) -> tuple[dict[str, Split], list[tuple[str, str]]]
     }
     return named, held
 
+GRAMMAR_FILE = "shapes.gbnf"
+GRAMMAR = """# Shapes answers: one shape as a list of integers, like [4, 16] ([] for a scalar).
+
+root ::= "[" (dim (", " dim)*)? "]" "\\n"?
+dim  ::= "0" | [1-9] [0-9]*
+"""
+
 
 def manifest(splits: dict[str, Split], held: list[tuple[str, str]], seed: int) -> dict[str, object]:
     """The manifest.json content: what `load_dataset` reads, plus the seed and each pair's ops."""
@@ -94,6 +101,7 @@ def manifest(splits: dict[str, Split], held: list[tuple[str, str]], seed: int) -
         "task_prompt": TASK_PROMPT,
         "splits": {split: split for split in splits},
         "checker": "experience.tasks.shapes:check",
+        "grammar": GRAMMAR_FILE,
         "verifier": "experience.tasks.shapes:verify_text",
         "generator": {
             "command": f"python -m experience.tasks.shapes --out datasets/shapes --seed {seed}",
@@ -118,6 +126,7 @@ def write_dataset(out: str | Path, seed: int = 0) -> None:
         for name, example in pairs:
             atomic_write_text(folder / split / f"{name}.{SOURCE_EXT}", format_source(example))
             atomic_write_text(folder / split / f"{name}.{TARGET_EXT}", format_target(example))
+    atomic_write_text(folder / GRAMMAR_FILE, GRAMMAR)
     atomic_write_text(folder / "manifest.json", manifest_text(manifest(splits, held, seed)))
 
 

@@ -8,14 +8,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tqdm import tqdm
-
-from experience.events import CancelToken, Event, Log, Metrics, Progress
+from experience.events import CancelToken, Log
 from experience.kernel import KernelError
 from experience.storage.serialize import TensorDirectoryError
 from experience.tasks.dataset import DatasetError
 from experience.train.journal import JournalError
 from experience.train.run_dir import RunError
+from experience_daemon.progress import ProgressRenderer
 from experience_daemon.service import Service, TrainParams
 
 KNOWN_ERRORS = (
@@ -27,45 +26,6 @@ KNOWN_ERRORS = (
     FileNotFoundError,
     PermissionError,  # UnsafePathError (a link in a run dir), a read-only folder
 )
-
-
-class ProgressRenderer:
-    """Turns core events into a tqdm bar and log lines on stderr."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.bar: tqdm[Any] | None = None
-
-    def __call__(self, event: Event) -> None:
-        if self.quiet:
-            return
-        if isinstance(event, Progress):
-            if self.bar is None or self.bar.total != event.total:
-                self.close()
-                self.bar = tqdm(total=event.total, file=sys.stderr, unit="sample", dynamic_ncols=True)
-            self.bar.n = event.done
-            self.bar.set_description(event.message)
-            self.bar.refresh()
-        elif isinstance(event, Metrics):
-            rec = event.record
-            line = f"step {rec.get('step')} {rec.get('split')}: loss {rec.get('loss', 0):.4f}"
-            line += f" exact {rec.get('exact', 0):.2f} calls {rec.get('calls')}"
-            line += f" cache_hits {rec.get('cache_hits')} {rec.get('seconds')}s"
-            self._write(line)
-        elif isinstance(event, Log):
-            self._write(f"[{event.level}] {event.message}")
-
-    def _write(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr)
-
-    def close(self) -> None:
-        """Finish the current bar."""
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _add_backend_args(p: argparse.ArgumentParser) -> None:

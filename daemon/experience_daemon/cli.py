@@ -14,6 +14,7 @@ from experience.storage.serialize import TensorDirectoryError
 from experience.tasks.dataset import DatasetError
 from experience.train.journal import JournalError
 from experience.train.run_dir import RunError
+from experience_daemon import cli_serving
 from experience_daemon.progress import ProgressRenderer
 from experience_daemon.service import Service, TrainParams
 
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     back = sub.add_parser("rollback", help="restore a run's experience as it was after a step")
     back.add_argument("--run-dir", required=True)
     back.add_argument("--to-step", type=int, required=True, help="the step to go back to (0: the empty start)")
+    cli_serving.add_parsers(sub)
     bench = sub.add_parser("bench", help="measure learning, baselines and system figures (see bench/README.md)")
     bench.add_argument("--out", required=True, help="JSON file to write")
     bench.add_argument("--quick", action="store_true", help="system figures only (a few minutes, no learning runs)")
@@ -237,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     renderer = ProgressRenderer(quiet=getattr(args, "quiet", False))
     service = Service(events=renderer)
     handlers = {"train": _train, "eval": _eval, "show": _show, "rollback": _rollback, "bench": _bench}
+    handlers |= cli_serving.HANDLERS
     try:
         return handlers[args.command](args, service)
     except KNOWN_ERRORS as error:

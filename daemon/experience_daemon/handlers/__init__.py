@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from experience_daemon.handlers import review, runs, training
+from experience_daemon.handlers import inference, review, runs, training
 
 Handler = Callable[..., Awaitable[Any]]
 
-HANDLERS: dict[str, Handler] = {**runs.HANDLERS, **training.HANDLERS, **review.HANDLERS}
+HANDLERS: dict[str, Handler] = {**runs.HANDLERS, **training.HANDLERS, **review.HANDLERS, **inference.HANDLERS}
 
 __all__ = ["HANDLERS"]

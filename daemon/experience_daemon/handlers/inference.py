@@ -1,0 +1,20 @@
+"""Handler for answering inputs with a trained run: infer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from experience_daemon import protocol as p
+
+if TYPE_CHECKING:
+    from experience_daemon.server import ExperienceServer
+
+
+async def infer(server: ExperienceServer, params: p.InferParams) -> p.InferResult:
+    """The run's answers (the same RunModel as `experience infer` and `experience serve`)."""
+    result: p.InferResult = await server.call(server.service.infer, params["runDir"], list(params["inputs"]))
+    return result
+
+
+HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {p.INFER: infer}

@@ -40,6 +40,8 @@ class MoeSpec:
     baseline: float = 0.5  # loss at which a row's coefficient neither rises nor falls
     names: list[str | None] = field(default_factory=list)  # sample names, for provenance
     query_mode: str = "llm"  # "llm": one keyword call per input; "lexical": identifiers and syntax, no call
+    grammar: str | None = None  # GBNF of a bare answer: the translation decodes under it (None: unconstrained)
+    cut: list[bool] = field(default_factory=list)  # per input: the answer stopped at the token limit
     picks: list[list[int]] = field(default_factory=list)
     similarity: list[float] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
@@ -59,6 +61,7 @@ def translate_task(spec: MoeSpec, rows: list[tuple[str | None, str | None, str |
         shots=shots,
         max_tokens=limit,
         tag="translate",
+        grammar=spec.grammar,
     )
 
 
@@ -95,10 +98,14 @@ class StMoe(Function):
         table = experience.texts()
         rows = [[(table[3 * r], table[3 * r + 1], table[3 * r + 2]) for r in picks] for picks in spec.picks]
         tasks = [translate_task(spec, r, s or "") for r, s in zip(rows, sources, strict=True)]
-        done = iter(spec.kernel.run([t for t, s in zip(tasks, sources, strict=True) if s]))
+        asked = [t for t, s in zip(tasks, sources, strict=True) if s]
+        answers = spec.kernel.run(asked)
+        done = iter(answers)
         outputs = [
             trim_blocks(next(done).text, *answer_shape(r)) if s else None for r, s in zip(rows, sources, strict=True)
         ]
+        cut = iter([a.completion_tokens >= t.max_tokens for a, t in zip(answers, asked, strict=True)])
+        spec.cut = [next(cut) if s else False for s in sources]
         ctx.save(spec=spec, sources=sources, outputs=outputs)
         coeff = torch.ones(len(sources), dtype=experience.coeff.dtype)
         return SymbolicTensor(coeff, Storage(outputs, (len(outputs),)))

@@ -48,6 +48,7 @@ class StMoe(Module):
         query: str = "llm",
         retriever: str | Retriever = DEFAULT_RETRIEVER,
         retriever_cache: Path | None = None,
+        grammar: str | None = None,
     ) -> None:
         super().__init__()
         if grad not in ("example", "llm"):
@@ -66,6 +67,7 @@ class StMoe(Module):
         self.capacity = capacity
         self.baseline = baseline
         self.query = query
+        self.grammar = grammar  # GBNF the translations decode under (None: unconstrained)
         self.rng = np.random.default_rng(seed)
         self.last: MoeSpec | None = None
         # `retriever`: jaccard | embedding | hybrid, or a Retriever; `retriever_cache`: a folder for its cache
@@ -112,6 +114,7 @@ class StMoe(Module):
             capacity=self.capacity,
             baseline=self.baseline,
             query_mode=self.query,
+            grammar=self.grammar,
             names=list(names) if names is not None else [],
         )
         out: SymbolicTensor = st_moe(inputs, self.experience, spec)

@@ -53,6 +53,7 @@ class RunConfig:
     baseline: float = 0.5
     query: str = "llm"  # how the query column is made: "llm" (a keyword call per input) or "lexical" (no call)
     retriever: str = "jaccard"  # retrieval of rows per input: "jaccard" (keywords), "embedding" (MiniLM) or "hybrid"
+    grammar: str = "auto"  # decode under the dataset's GBNF: "on", "off", or "auto" (on when the dataset has one)
 
 
 @dataclass

@@ -28,17 +28,19 @@ COLUMNS = ("query", "key", "value")
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Mean loss, exact-match rate and sample count over one split."""
+    """Mean loss, exact-match rate, valid share (None: the dataset has no checker) and sample count of a split."""
 
     loss: float
     exact: float
     n: int
     outputs: tuple[str | None, ...] = ()
     record: dict[str, Any] = field(default_factory=dict)
+    valid: float | None = None
 
     def as_dict(self) -> dict[str, float | int]:
-        """The JSON keys of `experience eval --json`."""
-        return {"loss": self.loss, "exact": self.exact, "n": self.n}
+        """The JSON keys of `experience eval --json` (`valid` only when the dataset names a checker)."""
+        found: dict[str, float | int] = {"loss": self.loss, "exact": self.exact, "n": self.n}
+        return found | ({"valid": self.valid} if self.valid is not None else {})
 
 
 def coeff_changes(before: torch.Tensor, after: torch.Tensor) -> list[tuple[int, float, float]]:
@@ -80,7 +82,11 @@ class Trainer:
             baseline=cfg.baseline,
             query=cfg.query,
             retriever=cfg.retriever, retriever_cache=run.path / ".cache",
+            grammar=dataset.grammar if cfg.grammar != "off" else None,
         )
+        if cfg.grammar == "on" and dataset.grammar is None:
+            events(Log(f"--grammar on, but dataset {dataset.name!r} names no grammar; answers are free", "warning"))
+        self.checker = dataset.check()
         self.optimizer = StSGD([self.experience], lr=cfg.lr)
         self.optimizer.steps = run.state.step
         self.verifier = dataset.verify()
@@ -123,7 +129,9 @@ class Trainer:
             changes = storage.end_deferred()
         outputs = output.texts()
         targets = [clean_answer(p.target) for p in batch]
+        cut = spec.cut if spec is not None else []
         record = self._record("train", epoch, loss, self._exact(batch, outputs, targets), before, started)
+        record |= self._valid(outputs, cut)
         record["patches"] = stats.as_dict()
         if spec is not None and spec.rewrites:
             fallbacks = sum(len(r.fallback) for r in spec.rewrites.values())
@@ -212,6 +220,14 @@ class Trainer:
         verify = self.verifier
         return [verify(p.source, o or "", t) for p, o, t in zip(pairs, outputs, targets, strict=True)]
 
+    def _valid(self, outputs: Sequence[str | None], cut: Sequence[bool]) -> dict[str, float]:
+        """{"valid": share of outputs the dataset's checker accepts (cut at the token limit: invalid)}, or {}."""
+        if self.checker is None or not outputs:
+            return {}
+        cut = list(cut) + [False] * (len(outputs) - len(cut))
+        flags = [bool(o) and not c and self.checker(o or "") for o, c in zip(outputs, cut, strict=True)]
+        return {"valid": sum(flags) / len(flags)}
+
     def _record(
         self, split: str, epoch: int, loss: torch.Tensor, exact_flags: Sequence[bool], before: Any, started: float
     ) -> dict[str, Any]:
@@ -242,6 +258,7 @@ class Trainer:
         self.model.eval()
         targets = [clean_answer(p.target) for p in pairs]
         outputs: list[str | None] = []
+        cut: list[bool] = []
         losses = []
         with torch.no_grad():
             for start in range(0, len(pairs), self.run.config.batch_size):
@@ -251,13 +268,15 @@ class Trainer:
                 out = self.model(from_texts([p.source for p in chunk], (len(chunk),)))
                 losses.append(edit_distance_ratio(out, from_texts(targets[start : start + len(chunk)], (len(chunk),))))
                 outputs.extend(out.texts())
+                cut.extend(self.model.last.cut if self.model.last is not None else [])
                 self.events(Progress(len(outputs), len(pairs), f"evaluating {split}"))
         loss = torch.cat(losses) if losses else torch.zeros(0)
         rec = self._record(split, self.run.state.epoch, loss, self._exact(pairs, outputs, targets), before, started)
+        rec |= self._valid(outputs, cut)
         if record:
             self.run.append_metrics(rec)
             self.events(Metrics(rec))
-        return EvalResult(rec["loss"], rec["exact"], rec["n"], tuple(outputs), rec)
+        return EvalResult(rec["loss"], rec["exact"], rec["n"], tuple(outputs), rec, rec.get("valid"))
 
     # -- the loop --------------------------------------------------------------------------
     def epoch_order(self, epoch: int) -> list[Pair]:

@@ -40,6 +40,14 @@ def _add_backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default $LLM_BASE_URL)")
     p.add_argument("--cache", default=None, help="response cache file (default ~/.cache/experience/llm-cache.sqlite)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    p.add_argument(
+        "--executor",
+        choices=["inprocess", "ray"],
+        default=None,
+        help="where the LLM calls run: inprocess, or ray (a local Ray instance, or the cluster at $RAY_ADDRESS; "
+        "pip install -e '.[ray]'); default: the run's, else inprocess",
+    )
+    p.add_argument("--workers", type=int, default=None, help="Ray workers, one backend each (default: the run's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +152,8 @@ def _train(args: argparse.Namespace, service: Service) -> int:
         cache=args.cache,
         no_cache=args.no_cache,
         max_steps=args.max_steps,
+        executor=args.executor,
+        workers=args.workers,
     )
     cancel = CancelToken()
     try:
@@ -166,6 +176,8 @@ def _eval(args: argparse.Namespace, service: Service) -> int:
         base_url=args.base_url,
         cache=args.cache,
         no_cache=args.no_cache,
+        executor=args.executor,
+        workers=args.workers,
     )
     if args.json:
         print(json.dumps(result.as_dict()))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from experience.events import CancelToken, Event, EventSink, Log, Metrics
 from experience.kernel import Budget
 from experience.tasks.dataset import Dataset, load_dataset
+from experience.train.executor import executor_choice
 from experience.train.rollback import rollback as rollback_run
 from experience.train.run_dir import RunConfig, RunDir, RunError
 from experience.train.trainer import EvalResult, Trainer
@@ -81,6 +82,8 @@ def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
         capacity=params.capacity,
         query=params.query or dataset.query or "llm",
         retriever=params.retriever,
+        executor=params.executor or "inprocess",
+        workers=params.workers or 1,
     )
     return RunDir.create(path, config)
 
@@ -105,6 +108,7 @@ def train(
         if params.resume:
             dataset = load_dataset(params.dataset or cfg.dataset)
         check_writable(run.path)
+        cfg.executor, cfg.workers = executor_choice(cfg.executor, cfg.workers, params.executor, params.workers)
         kernel = service.make_kernel(
             cfg.backend,
             cfg.model,
@@ -113,6 +117,8 @@ def train(
             no_cache=params.no_cache,
             budget=budget,
             concurrency=params.concurrency,
+            executor=cfg.executor,
+            workers=cfg.workers,
         )
         sink = job_sink(service, session, events)
         for warning in getattr(kernel, "warnings", []):
@@ -172,12 +178,17 @@ def evaluate(
     pairs = data.split(split if split in data.splits else "val")
     if record:
         check_writable(run.path)
+    executor, workers = executor_choice(
+        run.config.executor, run.config.workers, options.get("executor"), options.get("workers")
+    )
     kernel = service.make_kernel(
         backend or run.config.backend,
         model or run.config.model,
         base_url or run.config.base_url,
         cache=options.get("cache"),
         no_cache=bool(options.get("no_cache", False)),
+        executor=executor,
+        workers=workers,
     )
     try:
         sink = job_sink(service, session, events)

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from experience.train.executor import executor_problems
 from experience_daemon.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def train_param_problems(params: TrainParams) -> list[str]:
     capacity = getattr(params, "capacity", "evict")
     if capacity not in CAPACITY_POLICIES:
         problems.append(f"{_flag('capacity')} must be one of {', '.join(CAPACITY_POLICIES)}, got {capacity!r}")
+    problems += executor_problems(getattr(params, "executor", None), getattr(params, "workers", None))
     return problems
 
 

@@ -53,9 +53,9 @@ class RunConfig:
     baseline: float = 0.5
     query: str = "llm"  # how the query column is made: "llm" (a keyword call per input) or "lexical" (no call)
     retriever: str = "jaccard"  # retrieval of rows per input: "jaccard" (keywords), "embedding" (MiniLM) or "hybrid"
+    grammar: str = "auto"  # decode under the dataset's GBNF: "on", "off", or "auto" (on when the dataset has one)
     executor: str = "inprocess"  # where the LLM calls run: "inprocess", or "ray" (fanned out to `workers` Ray actors)
     workers: int = 1
-    grammar: str = "auto"  # decode under the dataset's GBNF: "on", "off", or "auto" (on when the dataset has one)
 
 
 @dataclass

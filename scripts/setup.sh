@@ -8,4 +8,5 @@ PY=${PYTHON:-python3}
 # llama-cpp-python compiles llama.cpp (about 6 min on 2 cores, once: pip caches the wheel).
 # A portable build that runs on any x86-64 CPU with AVX2.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON}"
-"$PY" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The ray extra: --executor ray and its tests (tests/core/test_ray_*.py) run on a local Ray instance.
+"$PY" -m pip install --quiet --disable-pip-version-check -e '.[test,ray]'

@@ -50,11 +50,12 @@ export interface EntryText {
   version: number;
 }
 
-/** Mean loss (edit distance ratio), exact-match rate and sample count. */
+/** Mean loss (edit distance ratio), exact-match rate, valid share (with a dataset checker) and sample count. */
 export interface EvalResult {
   exact: number;
   loss: number;
   n: number;
+  valid?: number;
 }
 
 /** Evaluate a run's experience on a dataset split. */
@@ -69,7 +70,28 @@ export interface EvaluateRequest {
   split?: string;
 }
 
-/** A metrics record of a run (the line appended to its metrics.jsonl). */
+/** The answer to one input, the rows it used, the run's step, and the calls it cost. */
+export interface InferAnswer {
+  answer: string;
+  rows: UsedRow[];
+  step: number;
+  usage: Record<string, unknown>;
+}
+
+/** Inputs for a run to answer with its experience (the run dir is only read). */
+export interface InferParams {
+  inputs: string[];
+  runDir: string;
+}
+
+/** One answer per input, in order. */
+export interface InferResult {
+  answers: InferAnswer[];
+  runDir: string;
+}
+
+/** A metrics record of a run (the line appended to its metrics.jsonl): step, split, loss, exact, n, usage,
+    and `valid` (the share of outputs the dataset's checker accepts) when the dataset names a checker. */
 export interface MetricsNotification {
   record: Record<string, unknown>;
   runDir: string;
@@ -164,6 +186,7 @@ export interface RunSummary {
   epoch: number;
   filled: number;
   grad: "example" | "llm";
+  grammar?: "on" | "off" | "auto";
   lastMetrics: Record<string, unknown> | null;
   model: string | null;
   query: "llm" | "lexical";
@@ -203,6 +226,7 @@ export interface TrainRequest {
   dataset?: string;
   epochs?: number;
   grad?: "example" | "llm";
+  grammar?: "on" | "off";
   lr?: number;
   maxCalls?: number;
   maxCost?: number;
@@ -231,6 +255,18 @@ export interface TrainResult {
   split?: string;
   step: number;
   stopped?: boolean;
+  valid?: number;
+}
+
+/** An experience row retrieved for an input, best first. */
+export interface UsedRow {
+  key: string;
+  keyPath: string | null;
+  query: string[];
+  row: number;
+  trust: number;
+  value: string;
+  valuePath: string | null;
 }
 
 /** The version of the entry after a write. */
@@ -254,6 +290,7 @@ export const Method = {
   closeRun: "experience/closeRun",
   entryChanged: "experience/entryChanged",
   evaluate: "experience/evaluate",
+  infer: "experience/infer",
   listEntries: "experience/listEntries",
   metrics: "experience/metrics",
   openRun: "experience/openRun",
@@ -278,6 +315,8 @@ export interface Requests {
   "experience/closeRun": { params: RunParams; result: ClosedResult };
   /** Evaluate a run on a split; reports work-done progress. */
   "experience/evaluate": { params: EvaluateRequest; result: EvalResult };
+  /** Answer inputs with a run's experience (read-only). */
+  "experience/infer": { params: InferParams; result: InferResult };
   /** Every experience row of a run. */
   "experience/listEntries": { params: RunParams; result: EntryInfo[] };
   /** Open a run (and watch its files); returns its summary. */

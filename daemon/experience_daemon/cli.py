@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "hybrid (rank fusion of both)",
     )
     train.add_argument(
+        "--grammar",
+        choices=["on", "off"],
+        default=None,
+        help="decode answers under the dataset's GBNF grammar (manifest 'grammar'); default: on when the dataset "
+        "has one",
+    )
+    train.add_argument(
         "--capacity",
         choices=["evict", "merge"],
         default="evict",
@@ -101,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--run-dir", required=True)
     ev.add_argument("--dataset", default=None, help="dataset folder or a flat folder of <name>.py + <name>.viba")
     ev.add_argument("--split", default="val")
-    ev.add_argument("--json", action="store_true", help="print {loss, exact, n} as JSON")
+    ev.add_argument("--json", action="store_true", help="print {loss, exact, valid, n} as JSON (valid: with a checker)")
     ev.add_argument("--quiet", action="store_true")
     _add_backend_args(ev)
     show = sub.add_parser("show", help="list the learned experience entries")
@@ -149,6 +156,7 @@ def _train(args: argparse.Namespace, service: Service) -> int:
         capacity=args.capacity,
         query=args.query,
         retriever=args.retriever,
+        grammar=args.grammar,
         cache=args.cache,
         no_cache=args.no_cache,
         max_steps=args.max_steps,
@@ -182,7 +190,8 @@ def _eval(args: argparse.Namespace, service: Service) -> int:
     if args.json:
         print(json.dumps(result.as_dict()))
     else:
-        print(f"loss {result.loss:.4f}  exact {result.exact:.3f}  n {result.n}")
+        valid = f"  valid {result.valid:.3f}" if result.valid is not None else ""
+        print(f"loss {result.loss:.4f}  exact {result.exact:.3f}{valid}  n {result.n}")
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from experience.events import CancelToken, Event, EventSink, Log, Metrics
 from experience.kernel import Budget
-from experience.tasks.dataset import Dataset, load_dataset
+from experience.tasks.dataset import Dataset, DatasetError, load_dataset
 from experience.train.executor import executor_choice
 from experience.train.rollback import rollback as rollback_run
 from experience.train.run_dir import RunConfig, RunDir, RunError
@@ -55,9 +55,20 @@ def job_sink(service: Service, session: RunSession, extra: EventSink | None) -> 
     return sink
 
 
+def grammar_setting(asked: str | None, dataset: Dataset) -> str:
+    """A new run's grammar: as asked, else on when the dataset names one; "on" without one is an error."""
+    if asked == "on" and dataset.grammar is None:
+        raise DatasetError(
+            f"--grammar on, but dataset {dataset.path or dataset.name} names no grammar; add a .gbnf file and "
+            "'grammar' to its manifest.json, or pass --grammar off"
+        )
+    return asked or ("on" if dataset.grammar is not None else "off")
+
+
 def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
     """Create a run for `dataset` (a run already there is moved aside to a .bak folder)."""
     path = Path(params.run_dir)
+    grammar = grammar_setting(params.grammar, dataset)  # before anything moves: a refusal leaves all as it was
     if (path / "run.json").exists():
         service.close_run(path)
         backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -82,6 +93,7 @@ def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
         capacity=params.capacity,
         query=params.query or dataset.query or "llm",
         retriever=params.retriever,
+        grammar=grammar,
         executor=params.executor or "inprocess",
         workers=params.workers or 1,
     )

@@ -42,7 +42,9 @@ class ProgressRenderer:
         elif isinstance(event, Metrics):
             rec = event.record
             line = f"step {rec.get('step')} {rec.get('split')}: loss {rec.get('loss', 0):.4f}"
-            line += f" exact {rec.get('exact', 0):.2f} calls {rec.get('calls')}"
+            line += f" exact {rec.get('exact', 0):.2f}"
+            line += f" valid {rec['valid']:.2f}" if isinstance(rec.get("valid"), (int, float)) else ""
+            line += f" calls {rec.get('calls')}"
             line += f" cache_hits {rec.get('cache_hits')} {rec.get('seconds')}s"
             self._write(line)
         elif isinstance(event, Log):

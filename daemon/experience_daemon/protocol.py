@@ -21,6 +21,7 @@ GradMode = Literal["example", "llm"]
 CapacityPolicy = Literal["evict", "merge"]
 QueryMode = Literal["llm", "lexical"]
 RetrieverName = Literal["jaccard", "embedding", "hybrid"]
+GrammarSetting = Literal["on", "off"]
 
 
 class RunParams(TypedDict):
@@ -45,6 +46,7 @@ class RunSummary(TypedDict):
     capacity: CapacityPolicy
     query: QueryMode
     retriever: RetrieverName
+    grammar: NotRequired[Literal["on", "off", "auto"]]
     lastMetrics: dict[str, Any] | None
 
 
@@ -119,6 +121,7 @@ class TrainRequest(TypedDict):
     capacity: NotRequired[CapacityPolicy]
     query: NotRequired[QueryMode]
     retriever: NotRequired[RetrieverName]
+    grammar: NotRequired[GrammarSetting]
     noCache: NotRequired[bool]
     concurrency: NotRequired[int]
 
@@ -141,6 +144,7 @@ class TrainResult(TypedDict):
     reason: NotRequired[str]
     loss: NotRequired[float]
     exact: NotRequired[float]
+    valid: NotRequired[float]
     n: NotRequired[int]
     split: NotRequired[str]
 
@@ -192,10 +196,11 @@ class EvaluateRequest(TypedDict):
 
 
 class EvalResult(TypedDict):
-    """Mean loss (edit distance ratio), exact-match rate and sample count."""
+    """Mean loss (edit distance ratio), exact-match rate, valid share (with a dataset checker) and sample count."""
 
     loss: float
     exact: float
+    valid: NotRequired[float]
     n: int
 
 
@@ -313,7 +318,8 @@ class ClosedResult(TypedDict):
 
 
 class MetricsNotification(TypedDict):
-    """A metrics record of a run (the line appended to its metrics.jsonl)."""
+    """A metrics record of a run (the line appended to its metrics.jsonl): step, split, loss, exact, n, usage,
+    and `valid` (the share of outputs the dataset's checker accepts) when the dataset names a checker."""
 
     runDir: str
     record: dict[str, Any]

@@ -56,6 +56,7 @@ class TrainParams:
     capacity: str = "evict"
     query: str | None = None  # None: the dataset manifest's choice, else "llm"
     retriever: str = "jaccard"  # a new run's retriever: jaccard | embedding | hybrid
+    grammar: str | None = None  # "on" | "off"; None: on when the dataset names a grammar
     cache: str | None = None
     no_cache: bool = False
     concurrency: int = 1

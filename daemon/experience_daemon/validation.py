@@ -70,6 +70,9 @@ def train_param_problems(params: TrainParams) -> list[str]:
     retriever = getattr(params, "retriever", "jaccard")
     if retriever not in ("jaccard", "embedding", "hybrid"):
         problems.append(f"{_flag('retriever')} must be jaccard, embedding or hybrid, got {retriever!r}")
+    grammar = getattr(params, "grammar", None)
+    if grammar is not None and grammar not in ("on", "off"):
+        problems.append(f"{_flag('grammar')} must be on or off, got {grammar!r}")
     capacity = getattr(params, "capacity", "evict")
     if capacity not in CAPACITY_POLICIES:
         problems.append(f"{_flag('capacity')} must be one of {', '.join(CAPACITY_POLICIES)}, got {capacity!r}")

@@ -29,6 +29,7 @@ def summary(session: RunSession) -> dict[str, Any]:
         "capacity": run.config.capacity,
         "query": run.config.query,
         "retriever": run.config.retriever,
+        "grammar": run.config.grammar,
         "lastMetrics": finite_record(metrics[-1]) if metrics else None,
     }
 

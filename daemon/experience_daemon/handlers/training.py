@@ -165,7 +165,10 @@ async def evaluate(server: ExperienceServer, params: p.EvaluateRequest) -> p.Eva
         f"Evaluating {Path(run_dir).name}",
         lambda cancel, sink: server.service.evaluate(run_dir, events=sink, cancel=cancel, **options).as_dict(),
     )
-    return {"loss": float(result["loss"]), "exact": float(result["exact"]), "n": int(result["n"])}
+    answer: p.EvalResult = {"loss": float(result["loss"]), "exact": float(result["exact"]), "n": int(result["n"])}
+    if result.get("valid") is not None:
+        answer["valid"] = float(result["valid"])
+    return answer
 
 
 async def cancel(server: ExperienceServer, params: p.RunParams) -> p.CancelResult:

@@ -1,0 +1,73 @@
+"""`experience train --grammar on|off` and `experience eval` printing `valid` (scripted backend in-process)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import experience_daemon.cli as cli
+from doubles import ScriptedBackend
+from experience_daemon.service import Service
+from learning_fixtures import copying_translator, write_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ScriptedService(Service):
+    """The CLI's service with every backend replaced by the scripted translator (tests only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(backend_factory=lambda: ScriptedBackend(copying_translator), **kwargs)
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run `experience` in-process with the scripted backend."""
+    monkeypatch.setattr(cli, "Service", ScriptedService)
+
+
+def viba_like(tmp_path: Path) -> Path:
+    """The tiny dataset with the Viba checker and grammar in its manifest."""
+    folder = write_dataset(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    shutil.copy(ROOT / "datasets" / "viba" / "viba.gbnf", folder / "viba.gbnf")
+    manifest |= {"checker": "experience.tasks.viba:check", "grammar": "viba.gbnf"}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def train(dataset: Path, run: Path, *extra: str) -> int:
+    args = ["train", "--dataset", str(dataset), "--run-dir", str(run), "--epochs", "1", "--batch-size", "2"]
+    return cli.main([*args, "--rows", "6", "--query", "lexical", "--no-cache", "--quiet", *extra])
+
+
+@pytest.mark.parametrize(("extra", "setting"), [((), "on"), (("--grammar", "off"), "off")])
+def test_the_grammar_setting_is_stored_and_eval_prints_valid(
+    scripted: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...], setting: str
+) -> None:
+    run = tmp_path / "run"
+    assert train(viba_like(tmp_path), run, *extra) == 0
+    assert json.loads((run / "run.json").read_text())["config"]["grammar"] == setting
+    trained = json.loads(capsys.readouterr().out)
+    assert 0.0 <= trained["valid"] <= 1.0
+    assert cli.main(["eval", "--run-dir", str(run), "--json", "--no-cache", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"loss", "exact", "valid", "n"} and result["valid"] == 1.0
+    assert cli.main(["eval", "--run-dir", str(run), "--no-cache", "--quiet"]) == 0
+    assert "  valid 1.000  n 1" in capsys.readouterr().out
+
+
+def test_grammar_on_without_a_dataset_grammar_exits_2_and_creates_nothing(
+    scripted: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert train(write_dataset(tmp_path), run, "--grammar", "on") == 2
+    err = capsys.readouterr().err
+    assert "names no grammar" in err and "--grammar off" in err and "Traceback" not in err
+    assert not run.exists()
+    assert train(write_dataset(tmp_path), run) == 0  # the default: off, as the dataset has no grammar
+    assert json.loads((run / "run.json").read_text())["config"]["grammar"] == "off"

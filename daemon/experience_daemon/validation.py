@@ -76,7 +76,8 @@ def train_param_problems(params: TrainParams) -> list[str]:
     capacity = getattr(params, "capacity", "evict")
     if capacity not in CAPACITY_POLICIES:
         problems.append(f"{_flag('capacity')} must be one of {', '.join(CAPACITY_POLICIES)}, got {capacity!r}")
-    problems += executor_problems(getattr(params, "executor", None), getattr(params, "workers", None))
+    executor = getattr(params, "executor", None) or (None if getattr(params, "resume", False) else "inprocess")
+    problems += executor_problems(executor, getattr(params, "workers", None))
     return problems
 
 

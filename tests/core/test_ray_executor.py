@@ -147,5 +147,7 @@ def test_executor_options_are_checked_and_default_to_the_runs() -> None:
     assert executor_choice("ray", 2, None, None) == ("ray", 2)
     assert executor_choice("ray", 2, "inprocess", None) == ("inprocess", 1)
     assert executor_choice("inprocess", 1, "ray", 2) == ("ray", 2)
+    with pytest.raises(RunError, match="--workers 2 needs --executor ray"):
+        executor_choice("inprocess", 1, None, 2)
     backend, fan_out = executor_backend("inprocess", 1, "local", None, None, copying)
     assert isinstance(backend, ScriptedBackend) and fan_out == 1

@@ -60,6 +60,8 @@ def executor_choice(
 ) -> tuple[str, int]:
     """The executor and worker count to use: what was asked, else the run's (another executor: 1 worker)."""
     executor = asked_executor or run_executor
-    if asked_workers is not None:
-        return executor, asked_workers
-    return executor, run_workers if executor == run_executor else 1
+    workers = asked_workers if asked_workers is not None else run_workers if executor == run_executor else 1
+    problems = executor_problems(executor, workers)
+    if problems:
+        raise RunError("; ".join(problems))
+    return executor, workers

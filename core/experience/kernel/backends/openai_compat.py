@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from ...text.gbnf import GbnfError, Grammar, parse_gbnf
 from ..types import BackendUnavailable, Completion, KernelError, KernelTask, TransientError
+
+log = logging.getLogger(__name__)
 
 # USD per million (prompt, completion) tokens; models not listed cost 0.0 (unknown).
 PRICES: dict[str, tuple[float, float]] = {
@@ -69,6 +73,10 @@ class OpenAIBackend:
         self.timeout = timeout
         self.prices = dict(PRICES if prices is None else prices)
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        # grammar pass-through: None until the server shows whether it constrains answers, then True / False
+        self.grammar_ok: bool | None = None
+        self.warnings: list[str] = []  # said once each through `logging`
+        self._grammars: dict[str, Grammar | None] = {}
 
     @property
     def where(self) -> str:
@@ -113,20 +121,61 @@ class OpenAIBackend:
         }
         if task.stop:
             kwargs["stop"] = list(task.stop)
+        sent = task.grammar is not None and self.grammar_ok is not False
+        if sent:  # llama.cpp's server reads `grammar`, vLLM's guided decoding `guided_grammar`
+            kwargs["extra_body"] = {"grammar": task.grammar, "guided_grammar": task.grammar}
         try:
             response = await self._client().chat.completions.create(**kwargs)
+        except openai.APIStatusError as exc:
+            if not sent or exc.status_code not in (400, 422):
+                raise self._translate(exc) from exc
+            self._no_grammar(f"{self.where} refused the grammar ({exc.status_code}: {exc.message})")
+            del kwargs["extra_body"]
+            sent = False
+            try:
+                response = await self._client().chat.completions.create(**kwargs)
+            except openai.OpenAIError as again:
+                raise self._translate(again) from again
         except openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         seconds = time.perf_counter() - start
         text = response.choices[0].message.content if response.choices else None
         usage = response.usage
-        return Completion(
+        completion = Completion(
             text=text or "",
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             seconds=seconds,
             model=self.model,
         )
+        if sent and self.grammar_ok is None and task.grammar is not None:
+            self._judge_grammar(task, completion)
+        return completion
+
+    def _judge_grammar(self, task: KernelTask, completion: Completion) -> None:
+        """After the first constrained answers: a complete answer outside the grammar means the server ignores it."""
+        assert task.grammar is not None
+        if task.grammar not in self._grammars:
+            try:
+                self._grammars[task.grammar] = parse_gbnf(task.grammar)
+            except GbnfError:
+                self._grammars[task.grammar] = None  # beyond the subset this matcher reads: cannot judge
+        grammar = self._grammars[task.grammar]
+        if grammar is None or completion.completion_tokens >= task.max_tokens:
+            return  # a cut answer is a prefix, not a sentence: no verdict
+        if grammar.matches(completion.text):
+            self.grammar_ok = True
+        else:
+            self._no_grammar(f"{self.where} answered outside the grammar it was sent (it ignores `grammar`)")
+
+    def _no_grammar(self, why: str) -> None:
+        """Stop sending grammars to this server, saying so once."""
+        if self.grammar_ok is False:
+            return  # another call in flight found it first
+        self.grammar_ok = False
+        message = f"{why}; answers from {self.model} are unconstrained from now on"
+        log.warning("%s", message)
+        self.warnings.append(message)
 
     async def aclose(self) -> None:
         """Close the client of the running loop (``Kernel.run`` calls this before its loop ends)."""

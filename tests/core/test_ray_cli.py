@@ -13,15 +13,25 @@ import pytest
 from learning_fixtures import files, write_dataset
 
 
-def experience(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run `experience ARGS` (via the module, so the checkout is what runs)."""
+def experience(*args: str, timeout: float = 900, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `experience ARGS` (via the module, so the checkout is what runs); `path` goes first on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([path, env.get("PYTHONPATH", "")])
     return subprocess.run(
-        [sys.executable, "-m", "experience_daemon.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
+        [sys.executable, "-m", "experience_daemon.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
     )
+
+
+def test_without_ray_installed_the_cli_names_the_extra(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow" / "ray"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("No module named ray")\n')  # as if ray were absent
+    run = tmp_path / "run"
+    args = ("--dataset", str(write_dataset(tmp_path)), "--run-dir", str(run), "--executor", "ray", "--quiet")
+    done = experience("train", *args, path=str(shadow.parent))
+    assert done.returncode == 2 and "pip install -e '.[ray]'" in done.stderr, done.stderr
+    assert not run.exists()
 
 
 def test_bad_executor_options_fail_before_anything_is_created(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from doubles import ScriptedBackend
-from experience.kernel import BackendUnavailable, Kernel, KernelTask, TransientError
+from experience.kernel import BackendUnavailable, Kernel, KernelError, KernelTask, TransientError
 from experience.kernel.remote import RAY_INSTALL, BackendSpec, RayBackend, require_ray
 from experience.tasks.dataset import load_dataset
 from experience.train.executor import executor_backend, executor_choice, executor_problems
@@ -33,6 +33,11 @@ def copying() -> ScriptedBackend:
 def flaky() -> ScriptedBackend:
     """Fails its first call with a retryable error, then translates."""
     return ScriptedBackend(copying_translator, fail_first=1, error=TransientError("rate limited"))
+
+
+def slow() -> ScriptedBackend:
+    """Answers after 30 s."""
+    return ScriptedBackend(copying_translator, delay=30.0)
 
 
 def broken() -> ScriptedBackend:
@@ -119,6 +124,12 @@ def test_worker_errors_come_back_as_the_kernels_own(ray_local: Any) -> None:
     try:
         with pytest.raises(BackendUnavailable, match="endpoint gone"):
             Kernel(remote).run([task])
+    finally:
+        remote.close()
+    remote = RayBackend(BackendSpec("scripted", factory=slow), 1)
+    try:
+        with pytest.raises(KernelError, match=r"timed out after 0\.5 s"):
+            Kernel(remote, timeout=0.5, retries=0).run([task])  # the worker's call is cancelled too
     finally:
         remote.close()
 

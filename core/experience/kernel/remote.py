@@ -6,6 +6,7 @@ to a worker, so a run on N workers asks the same questions and gets the same ans
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import os
@@ -149,9 +150,13 @@ class RayBackend:
         """Answer one task on the least busy worker; its errors come back as the kernel's own."""
         index = min(range(len(self.workers)), key=lambda i: (self._load[i], i))
         self._load[index] += 1
+        ref = self.workers[index].complete.remote(task)
         try:
-            done: Completion = await self.workers[index].complete.remote(task)
+            done: Completion = await ref
             return done
+        except asyncio.CancelledError:  # the kernel's timeout or a failed batch: stop the worker's call too
+            self._ray.cancel(ref)
+            raise
         except self._ray.exceptions.RayTaskError as error:
             cause = getattr(error, "cause", None)
             if isinstance(cause, Exception):

@@ -1,4 +1,4 @@
-"""The `experience infer` and `experience serve` subcommands: use what a run learned."""
+"""The `experience infer`, `serve` and `merge` subcommands: use and combine what runs learned."""
 
 from __future__ import annotations
 
@@ -26,6 +26,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--api-key", default=None, help=f"require this bearer key (default: ${API_KEY_ENV}, else none)")
     serve.add_argument("--concurrency", type=int, default=4, help="answers computed at once (more wait, then 503)")
+    merge = sub.add_parser("merge", help="merge runs of one task into a new run (the inputs are only read)")
+    merge.add_argument("runs", nargs="+", help="run directories to merge (two or more)")
+    merge.add_argument("--out", required=True, help="the new run directory (must not exist)")
+    merge.add_argument(
+        "--policy",
+        choices=("both", "trust", "llm"),
+        default="trust",
+        help="rows on the same input: keep both, keep the most trusted (lowest loss signal), or let the LLM combine",
+    )
+    merge.add_argument("--rows", type=int, default=None, help="rows of the merged run (default: the largest input's)")
+    merge.add_argument(
+        "--eval", action="store_true", help="also report held-out loss of every input run and of the merged run"
+    )
+    merge.add_argument("--dataset", default=None, help="dataset for --eval (default: the merged run's)")
+    merge.add_argument("--split", default="val", help="split for --eval")
 
 
 def _read_inputs(names: list[str]) -> list[str]:
@@ -69,4 +84,20 @@ def run_serve(args: argparse.Namespace, service: Service) -> int:
     return 0
 
 
-HANDLERS = {"infer": run_infer, "serve": run_serve}
+def run_merge(args: argparse.Namespace, service: Service) -> int:
+    """Merge, then (with --eval) score each input run and the merged run on one held-out split."""
+    result = service.merge_runs(list(args.runs), args.out, policy=args.policy, rows=args.rows)
+    if args.eval:
+        scores = {}
+        for run in [*args.runs, args.out]:
+            got = service.evaluate(run, args.dataset, split=args.split, record=False)
+            scores[run] = {"loss": got.loss, "exact": got.exact, "n": got.n}
+        result["eval"] = {"split": args.split, "runs": scores}
+        for run, score in scores.items():
+            line = f"{run}: {args.split} loss {score['loss']:.4f} exact {score['exact']:.2f} n {score['n']}"
+            print(line, file=sys.stderr)
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+HANDLERS = {"infer": run_infer, "serve": run_serve, "merge": run_merge}

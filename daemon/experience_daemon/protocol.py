@@ -311,6 +311,28 @@ class InferResult(TypedDict):
     answers: list[InferAnswer]
 
 
+class MergeRunsParams(TypedDict):
+    """Runs of one task to merge into a new run `out` (policy for rows on the same input; capacity)."""
+
+    runDirs: list[str]
+    out: str
+    policy: NotRequired[Literal["both", "trust", "llm"]]
+    rows: NotRequired[int]
+
+
+class MergeRunsResult(TypedDict):
+    """What the merge did: rows written, identical rows folded, same-input groups, rows dropped for capacity."""
+
+    out: str
+    rows: int
+    capacity: int
+    identical: int
+    conflicts: int
+    dropped: int
+    policy: str
+    llm_fallbacks: int
+
+
 class ClosedResult(TypedDict):
     """Whether the run was open."""
 
@@ -357,7 +379,7 @@ TRAIN, STEP, CANCEL, STATUS, EVALUATE = (f"experience/{n}" for n in ("train", "s
 PATCHES, ACCEPT_PATCH, REJECT_PATCH = "experience/patches", "experience/acceptPatch", "experience/rejectPatch"
 PREVIEW_PATCH = "experience/previewPatch"
 ROLLBACK = "experience/rollback"
-INFER = "experience/infer"
+INFER, MERGE_RUNS = "experience/infer", "experience/mergeRuns"
 METRICS, ENTRY_CHANGED = "experience/metrics", "experience/entryChanged"
 
 # fmt: off
@@ -378,6 +400,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     _request("rejectPatch", PatchParams, PatchDecision, "Mark a staged patch rejected."),
     _request("rollback", RollbackParams, RollbackResult, "Restore the experience as it was after a step."),
     _request("infer", InferParams, InferResult, "Answer inputs with a run's experience (read-only)."),
+    _request("mergeRuns", MergeRunsParams, MergeRunsResult, "Merge runs of one task into a new run."),
     Method(METRICS, "notification", MetricsNotification, None, "A metrics record (per step, per evaluation)."),
     Method(ENTRY_CHANGED, "notification", EntryChangedNotification, None, "An entry's text changed."),
 )}

@@ -169,6 +169,23 @@ class Service:
                 self._inference = Inference(self)
             return self._inference
 
+    def merge_runs(
+        self, run_dirs: list[str], out: str, *, policy: str = "trust", rows: int | None = None
+    ) -> dict[str, Any]:
+        """Merge runs of one task into a new run at `out` (the inputs are only read); what the merge did."""
+        from experience.train.merge_runs import merge_runs
+        from experience.train.run_dir import RunDir
+
+        kernel = None
+        if policy == "llm" and run_dirs:
+            cfg = RunDir.open(run_dirs[0], recover=False).config
+            kernel = self.make_kernel(cfg.backend, cfg.model, cfg.base_url)
+        try:
+            return merge_runs(run_dirs, out, policy=policy, rows=rows, kernel=kernel).as_dict()
+        finally:
+            if kernel is not None:
+                kernel.close()
+
     def infer(self, run_dir: str, inputs: list[str]) -> dict[str, Any]:
         """The run's answers to `inputs`, each with the rows it used (the run dir is only read)."""
         if not inputs or any(not text.strip() for text in inputs):

@@ -1,4 +1,4 @@
-"""Handler for answering inputs with a trained run: infer."""
+"""Handlers for using what runs learned: infer (answer inputs), mergeRuns."""
 
 from __future__ import annotations
 
@@ -17,4 +17,16 @@ async def infer(server: ExperienceServer, params: p.InferParams) -> p.InferResul
     return result
 
 
-HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {p.INFER: infer}
+async def merge_runs(server: ExperienceServer, params: p.MergeRunsParams) -> p.MergeRunsResult:
+    """Merge runs into a new run (the inputs are only read)."""
+    result: p.MergeRunsResult = await server.call(
+        server.service.merge_runs,
+        list(params["runDirs"]),
+        params["out"],
+        policy=params.get("policy", "trust"),
+        rows=params.get("rows"),
+    )
+    return result
+
+
+HANDLERS: dict[str, Callable[..., Awaitable[Any]]] = {p.INFER: infer, p.MERGE_RUNS: merge_runs}

@@ -90,6 +90,26 @@ export interface InferResult {
   runDir: string;
 }
 
+/** Runs of one task to merge into a new run `out` (policy for rows on the same input; capacity). */
+export interface MergeRunsParams {
+  out: string;
+  policy?: "both" | "trust" | "llm";
+  rows?: number;
+  runDirs: string[];
+}
+
+/** What the merge did: rows written, identical rows folded, same-input groups, rows dropped for capacity. */
+export interface MergeRunsResult {
+  capacity: number;
+  conflicts: number;
+  dropped: number;
+  identical: number;
+  llm_fallbacks: number;
+  out: string;
+  policy: string;
+  rows: number;
+}
+
 /** A metrics record of a run (the line appended to its metrics.jsonl): step, split, loss, exact, n, usage,
     and `valid` (the share of outputs the dataset's checker accepts) when the dataset names a checker. */
 export interface MetricsNotification {
@@ -292,6 +312,7 @@ export const Method = {
   evaluate: "experience/evaluate",
   infer: "experience/infer",
   listEntries: "experience/listEntries",
+  mergeRuns: "experience/mergeRuns",
   metrics: "experience/metrics",
   openRun: "experience/openRun",
   patches: "experience/patches",
@@ -319,6 +340,8 @@ export interface Requests {
   "experience/infer": { params: InferParams; result: InferResult };
   /** Every experience row of a run. */
   "experience/listEntries": { params: RunParams; result: EntryInfo[] };
+  /** Merge runs of one task into a new run. */
+  "experience/mergeRuns": { params: MergeRunsParams; result: MergeRunsResult };
   /** Open a run (and watch its files); returns its summary. */
   "experience/openRun": { params: RunParams; result: RunSummary };
   /** Patch records of a step (or of all steps). */

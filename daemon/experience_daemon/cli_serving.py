@@ -41,6 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     merge.add_argument("--dataset", default=None, help="dataset for --eval (default: the merged run's)")
     merge.add_argument("--split", default="val", help="split for --eval")
+    merge.add_argument("--cache", default=None, help="response cache for --eval (default: the shared one)")
 
 
 def _read_inputs(names: list[str]) -> list[str]:
@@ -90,7 +91,7 @@ def run_merge(args: argparse.Namespace, service: Service) -> int:
     if args.eval:
         scores = {}
         for run in [*args.runs, args.out]:
-            got = service.evaluate(run, args.dataset, split=args.split, record=False)
+            got = service.evaluate(run, args.dataset, split=args.split, record=False, cache=args.cache)
             scores[run] = {"loss": got.loss, "exact": got.exact, "n": got.n}
         result["eval"] = {"split": args.split, "runs": scores}
         for run, score in scores.items():

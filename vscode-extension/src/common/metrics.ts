@@ -6,6 +6,8 @@ export interface MetricsRecord {
   split: string;
   loss?: number;
   exact?: number;
+  /** Share of outputs the dataset's checker accepts (absent: the dataset has no checker). */
+  valid?: number;
   n?: number;
   calls: number;
   cost: number;
@@ -36,6 +38,7 @@ export function toRecord(raw: Record<string, unknown>): MetricsRecord | undefine
     split: str(raw.split) ?? "train",
     loss: num(raw.loss),
     exact: num(raw.exact),
+    valid: num(raw.valid),
     n: num(raw.n),
     calls: num(raw.calls) ?? 0,
     cost: num(raw.cost) ?? 0,
@@ -72,6 +75,7 @@ export interface RunTotals {
   loss?: number;
   lossSplit?: string;
   exact?: number;
+  valid?: number;
   calls: number;
   cost: number;
   tokens: number;
@@ -87,6 +91,7 @@ export function totals(records: readonly MetricsRecord[]): RunTotals {
     loss: last?.loss,
     lossSplit: last?.split,
     exact: last?.exact,
+    valid: last?.valid,
     calls: sum((r) => r.calls),
     cost: sum((r) => r.cost),
     tokens: sum((r) => r.promptTokens + r.completionTokens),
@@ -100,7 +105,7 @@ export function atStep(t: RunTotals, step: number | undefined): RunTotals {
   if (step === undefined || step === t.step) {
     return t;
   }
-  return { ...t, step, loss: undefined, lossSplit: undefined, exact: undefined };
+  return { ...t, step, loss: undefined, lossSplit: undefined, exact: undefined, valid: undefined };
 }
 
 export type DaemonState = "starting" | "ready" | "stopped" | "failed";
@@ -140,12 +145,16 @@ export function formatStatus(input: StatusInput): { text: string; tooltip: strin
   if (t.loss !== undefined) {
     parts.push(`${t.lossSplit === "val" ? "val " : ""}loss ${t.loss.toFixed(3)}`);
   }
+  if (t.valid !== undefined) {
+    parts.push(`valid ${(t.valid * 100).toFixed(0)}%`);
+  }
   parts.push(`${t.calls} call${t.calls === 1 ? "" : "s"}`, formatCost(t.cost));
   const tooltip = [
     `Experience run ${input.runName}${input.job ? ` (${input.job} running)` : ""}`,
     `step ${t.step}`,
     t.loss !== undefined ? `${t.lossSplit ?? ""} loss ${t.loss.toFixed(4)}` : "no loss yet",
     t.exact !== undefined ? `exact match ${(t.exact * 100).toFixed(0)}%` : "",
+    t.valid !== undefined ? `valid ${(t.valid * 100).toFixed(0)}% (answers the dataset's checker accepts)` : "",
     `${t.calls} LLM calls (${t.cacheHits} from cache), ${t.tokens} tokens, ${formatCost(t.cost)}`,
     "Click for the loss chart.",
   ].filter(Boolean);

@@ -16,6 +16,9 @@ export const RETRIEVERS: readonly RetrieverName[] = ["jaccard", "embedding", "hy
 /** How a new run makes the query column: "dataset" leaves it to the dataset manifest (then the daemon's default). */
 export type QuerySetting = NonNullable<TrainRequest["query"]> | "dataset";
 export const QUERY_SETTINGS: readonly QuerySetting[] = ["dataset", "llm", "lexical"];
+/** Whether a new run decodes answers under the dataset's grammar: "dataset" is on when the dataset names one. */
+export type GrammarSetting = NonNullable<TrainRequest["grammar"]> | "dataset";
+export const GRAMMAR_SETTINGS: readonly GrammarSetting[] = ["dataset", "on", "off"];
 
 export interface ExperienceSettings {
   backend: Backend;
@@ -28,6 +31,7 @@ export interface ExperienceSettings {
   capacity: CapacityPolicy;
   retriever: RetrieverName;
   query: QuerySetting;
+  grammar: GrammarSetting;
 }
 
 export const DEFAULT_SETTINGS: ExperienceSettings = {
@@ -41,6 +45,7 @@ export const DEFAULT_SETTINGS: ExperienceSettings = {
   capacity: "evict",
   retriever: "jaccard",
   query: "dataset",
+  grammar: "dataset",
 };
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
@@ -63,6 +68,7 @@ export function readSettings(get: <T>(key: string) => T | undefined): Experience
     capacity: oneOf(get<string>("train.capacity"), CAPACITY_POLICIES, DEFAULT_SETTINGS.capacity),
     retriever: oneOf(get<string>("train.retriever"), RETRIEVERS, DEFAULT_SETTINGS.retriever),
     query: oneOf(get<string>("train.query"), QUERY_SETTINGS, DEFAULT_SETTINGS.query),
+    grammar: oneOf(get<string>("train.grammar"), GRAMMAR_SETTINGS, DEFAULT_SETTINGS.grammar),
   };
 }
 
@@ -100,6 +106,9 @@ export function buildTrainRequest(picks: TrainPicks, settings: ExperienceSetting
     request.retriever = picks.retriever ?? settings.retriever;
     if (settings.query !== "dataset") {
       request.query = settings.query;
+    }
+    if (settings.grammar !== "dataset") {
+      request.grammar = settings.grammar;
     }
   }
   if (picks.dataset) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { formatCost, formatStatus, parseMetricsJsonl, toRecord, totals } from "../common/metrics";
+import { atStep, formatCost, formatStatus, parseMetricsJsonl, toRecord, totals } from "../common/metrics";
 
 // Two lines of a real run's metrics.jsonl, a blank line and a line cut short while being written.
 const JSONL = [
@@ -30,11 +30,24 @@ test("totals: last step and loss, summed calls, tokens and cost", () => {
     loss: 0.7050359845161438,
     lossSplit: "val",
     exact: 0.5,
+    valid: undefined,
     calls: 4,
     cost: 0.0015,
     tokens: 646,
     cacheHits: 1,
   });
+});
+
+test("valid (the share of answers the dataset's checker accepts) is read, totalled and shown when present", () => {
+  const lines = [JSONL.split("\n")[0], '{"step": 2, "split": "val", "loss": 0.25, "exact": 0.5, "valid": 0.875, "calls": 1}'];
+  const records = parseMetricsJsonl(lines.join("\n"));
+  assert.equal(records[0].valid, undefined, "no checker: no valid, not 100%");
+  const t = totals(records);
+  assert.equal(t.valid, 0.875);
+  const { text, tooltip } = formatStatus({ daemon: "ready", runName: "demo", totals: t });
+  assert.equal(text, "$(beaker) step 2 · val loss 0.250 · valid 88% · 3 calls · $0.00");
+  assert.match(tooltip, /valid 88% \(answers the dataset's checker accepts\)/);
+  assert.equal(atStep(t, 1).valid, undefined, "a valid share measured at another step is left out");
 });
 
 test("status text shows step, loss, calls and cost", () => {

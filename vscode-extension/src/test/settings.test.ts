@@ -80,6 +80,15 @@ test("a new run's query mode comes from experience.train.query; 'dataset' leaves
   assert.equal(manifest.query, undefined, "the daemon reads the dataset manifest");
 });
 
+test("a new run's grammar comes from experience.train.grammar; 'dataset' is on when the dataset names one", () => {
+  assert.equal(readSettings(getter({ "train.grammar": "maybe" })).grammar, "dataset");
+  const off = readSettings(getter({ "train.grammar": "off" }));
+  assert.equal(buildTrainRequest({ runDir: "/r", dataset: "/d", resume: false }, off).grammar, "off");
+  assert.equal(buildTrainRequest({ runDir: "/r", resume: true }, off).grammar, undefined, "a resumed run keeps its own");
+  const manifest = buildTrainRequest({ runDir: "/r", dataset: "/d", resume: false }, DEFAULT_SETTINGS);
+  assert.equal(manifest.grammar, undefined, "the daemon reads the dataset manifest");
+});
+
 test("evaluate request uses the run's dataset unless one is given", () => {
   assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS), { runDir: "/r" });
   assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS, "/other"), { runDir: "/r", dataset: "/other" });

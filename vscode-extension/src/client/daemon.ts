@@ -1,5 +1,6 @@
-/** The daemon: started in the user's Python with vscode-languageclient over stdio; restarted on demand,
- * on setting changes (debounced, serialized) and after a crash (a limited number of times). */
+/** The daemon: started in the user's Python with vscode-languageclient over stdio on first use (lazily);
+ * restarted on demand, on setting changes (debounced, serialized; see restartGate) and after a crash (a
+ * limited number of times). */
 import readline from "node:readline";
 import * as vscode from "vscode";
 import {
@@ -55,7 +56,8 @@ export class Daemon implements vscode.Disposable {
   private readonly handlers: Array<{ method: string; handler: (params: unknown) => void }> = [];
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  private _state: DaemonState = "stopped";
+  private _state: DaemonState = "idle"; // not started yet: the first request starts it
+  private interpreter: string | undefined; // the one the running daemon was started with
   private readonly levelWatch: vscode.Disposable;
   readonly onDidChangeState = this.stateEmitter.event;
 
@@ -70,6 +72,16 @@ export class Daemon implements vscode.Disposable {
 
   get state(): DaemonState {
     return this._state;
+  }
+
+  /** Whether a daemon process is running (or being started). */
+  get running(): boolean {
+    return this.client !== undefined || this._state === "starting";
+  }
+
+  /** Whether the interpreter lookup now names another interpreter than the running daemon's. */
+  async interpreterChanged(): Promise<boolean> {
+    return this.interpreter !== undefined && (await resolveInterpreter(this.log)).command !== this.interpreter;
   }
 
   private setState(state: DaemonState): void {
@@ -135,6 +147,7 @@ export class Daemon implements vscode.Disposable {
       throw new DaemonUnavailable(`${check.problem} ${check.fix}`);
     }
     this.log.info(`Python ${check.python} at ${check.executable}; experience ${check.experience}`);
+    this.interpreter = interpreter.command;
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const server: ServerOptions = {
       command: interpreter.command,

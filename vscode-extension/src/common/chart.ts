@@ -1,4 +1,5 @@
-/** The loss chart: series from metrics records and an SVG drawing of them (no scripts, no libraries). */
+/** The loss chart: series from metrics records, an SVG drawing of them in the theme's chart colours (no
+ * scripts, no libraries), and a text table of the latest values (the chart's text alternative). */
 
 import type { MetricsRecord } from "./metrics";
 
@@ -12,7 +13,14 @@ export interface Series {
   points: Point[];
 }
 
-const COLORS: Record<string, string> = { train: "#3794ff", val: "#f14c4c", test: "#89d185" };
+/** Series colours: VS Code's chart theme colours (CSS variables the webview defines), with fallbacks. */
+export const COLORS: Record<string, string> = {
+  train: "var(--vscode-charts-blue, #3794ff)",
+  val: "var(--vscode-charts-red, #f14c4c)",
+  test: "var(--vscode-charts-green, #89d185)",
+};
+const OTHER_COLOR = "var(--vscode-charts-yellow, #cca700)";
+const LINES = "var(--vscode-charts-lines, currentColor)";
 
 /** One series per split, in order of first appearance; a step repeated in a split keeps its last loss. */
 export function chartSeries(records: readonly MetricsRecord[]): Series[] {
@@ -56,8 +64,8 @@ export function renderLossChart(series: readonly Series[], width = 640, height =
   const f = (v: number) => v.toFixed(1);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:${width}px" viewBox="0 0 ${width} ${height}" role="img" aria-label="loss per step">`,
-    `<line x1="${pad.left}" y1="${f(y(0))}" x2="${width - pad.right}" y2="${f(y(0))}" stroke="currentColor" opacity="0.5"/>`,
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${f(y(0))}" stroke="currentColor" opacity="0.5"/>`,
+    `<line x1="${pad.left}" y1="${f(y(0))}" x2="${width - pad.right}" y2="${f(y(0))}" style="stroke:${LINES}" opacity="0.5"/>`,
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${f(y(0))}" style="stroke:${LINES}" opacity="0.5"/>`,
   ];
   for (const tick of [0, 0.5, 1].map((t) => t * maxLoss)) {
     parts.push(
@@ -69,18 +77,54 @@ export function renderLossChart(series: readonly Series[], width = 640, height =
     `<text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11" fill="currentColor">step ${maxStep}</text>`,
   );
   series.forEach((s, i) => {
-    const color = COLORS[s.split] ?? "#cca700";
+    const color = COLORS[s.split] ?? OTHER_COLOR;
     const coords = s.points.map((p) => `${f(x(p.step))},${f(y(p.loss))}`).join(" ");
-    parts.push(`<polyline class="series series-${escape(s.split)}" points="${coords}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    parts.push(
+      `<polyline class="series series-${escape(s.split)}" points="${coords}" fill="none" style="stroke:${color}" stroke-width="2"/>`,
+    );
     for (const p of s.points) {
       parts.push(
-        `<circle cx="${f(x(p.step))}" cy="${f(y(p.loss))}" r="3" fill="${color}"><title>${escape(s.split)} step ${p.step}: ${p.loss.toFixed(4)}</title></circle>`,
+        `<circle cx="${f(x(p.step))}" cy="${f(y(p.loss))}" r="3" style="fill:${color}"><title>${escape(s.split)} step ${p.step}: ${p.loss.toFixed(4)}</title></circle>`,
       );
     }
     parts.push(
-      `<text x="${width - pad.right - 80}" y="${pad.top + 14 * (i + 1)}" font-size="12" fill="${color}">${escape(s.split)} loss</text>`,
+      `<text x="${width - pad.right - 80}" y="${pad.top + 14 * (i + 1)}" font-size="12" style="fill:${color}">${escape(s.split)} loss</text>`,
     );
   });
   parts.push("</svg>");
   return parts.join("");
+}
+
+export interface LatestRow {
+  split: string;
+  step: number;
+  loss?: number;
+  exact?: number;
+  n?: number;
+}
+
+/** The latest record of each split, in order of first appearance (what the table shows). */
+export function latestValues(records: readonly MetricsRecord[]): LatestRow[] {
+  const last = new Map<string, MetricsRecord>();
+  for (const r of records) {
+    last.set(r.split, r);
+  }
+  return [...last.values()].map((r) => ({ split: r.split, step: r.step, loss: r.loss, exact: r.exact, n: r.n }));
+}
+
+/** An HTML table of the latest values (escaped; "–" where a value is missing). */
+export function renderLatestTable(rows: readonly LatestRow[]): string {
+  if (rows.length === 0) {
+    return "<p>No metrics yet.</p>";
+  }
+  const cell = (v: string) => `<td>${escape(v)}</td>`;
+  const body = rows.map(
+    (r) =>
+      `<tr><th scope="row">${escape(r.split)}</th>${cell(String(r.step))}${cell(r.loss?.toFixed(4) ?? "–")}` +
+      `${cell(r.exact !== undefined ? `${(r.exact * 100).toFixed(0)}%` : "–")}${cell(r.n !== undefined ? String(r.n) : "–")}</tr>`,
+  );
+  return (
+    '<table id="latest"><caption>Latest values</caption><thead><tr><th scope="col">split</th><th scope="col">step</th>' +
+    `<th scope="col">loss</th><th scope="col">exact</th><th scope="col">n</th></tr></thead><tbody>${body.join("")}</tbody></table>`
+  );
 }

@@ -108,7 +108,8 @@ export function atStep(t: RunTotals, step: number | undefined): RunTotals {
   return { ...t, step, loss: undefined, lossSplit: undefined, exact: undefined, valid: undefined };
 }
 
-export type DaemonState = "starting" | "ready" | "stopped" | "failed";
+/** "idle": not started yet (it starts on first use). */
+export type DaemonState = "idle" | "starting" | "ready" | "stopped" | "failed";
 
 export interface StatusInput {
   daemon: DaemonState;

@@ -32,6 +32,10 @@ export interface ExperienceSettings {
   retriever: RetrieverName;
   query: QuerySetting;
   grammar: GrammarSetting;
+  /** Budgets of one training job (0: no limit). */
+  maxCost: number;
+  maxCalls: number;
+  maxTokens: number;
 }
 
 export const DEFAULT_SETTINGS: ExperienceSettings = {
@@ -46,7 +50,15 @@ export const DEFAULT_SETTINGS: ExperienceSettings = {
   retriever: "jaccard",
   query: "dataset",
   grammar: "dataset",
+  maxCost: 0,
+  maxCalls: 0,
+  maxTokens: 0,
 };
+
+/** A budget setting: a finite number >= 0 (whole for counts); anything else is no limit (0). */
+function limit(value: unknown, whole: boolean): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 && (!whole || Number.isInteger(value)) ? value : 0;
+}
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
   return allowed.includes(value as T) ? (value as T) : fallback;
@@ -69,6 +81,9 @@ export function readSettings(get: <T>(key: string) => T | undefined): Experience
     retriever: oneOf(get<string>("train.retriever"), RETRIEVERS, DEFAULT_SETTINGS.retriever),
     query: oneOf(get<string>("train.query"), QUERY_SETTINGS, DEFAULT_SETTINGS.query),
     grammar: oneOf(get<string>("train.grammar"), GRAMMAR_SETTINGS, DEFAULT_SETTINGS.grammar),
+    maxCost: limit(get<number>("maxCost"), false),
+    maxCalls: limit(get<number>("maxCalls"), true),
+    maxTokens: limit(get<number>("maxTokens"), true),
   };
 }
 
@@ -83,17 +98,35 @@ export interface TrainPicks {
   resume: boolean;
 }
 
-/** The `experience/train` params: the picks, then the settings (model and endpoint only when set). */
+/** The `experience/train` params: the picks, then the settings (model and endpoint only when set). A resumed
+ * run trains with its own backend, model, endpoint and review mode (run.json): those are not sent for it. */
 export function buildTrainRequest(picks: TrainPicks, settings: ExperienceSettings): TrainRequest {
   const backend = picks.backend ?? settings.backend;
   const request: TrainRequest = {
     runDir: picks.runDir,
-    backend,
     epochs: picks.epochs ?? settings.epochs,
     concurrency: settings.concurrency,
-    review: settings.reviewMode,
     resume: picks.resume,
   };
+  if (!picks.resume) {
+    request.backend = backend;
+    request.review = settings.reviewMode;
+    if (settings.model) {
+      request.model = settings.model;
+    }
+    if (settings.endpoint && backend === "openai") {
+      request.baseUrl = settings.endpoint;
+    }
+  }
+  if (settings.maxCost > 0) {
+    request.maxCost = settings.maxCost;
+  }
+  if (settings.maxCalls > 0) {
+    request.maxCalls = settings.maxCalls;
+  }
+  if (settings.maxTokens > 0) {
+    request.maxTokens = settings.maxTokens;
+  }
   // A new run is created with a gradient mode and capacity policy; a resumed run keeps its own unless told.
   if (!picks.resume || picks.grad) {
     request.grad = picks.grad ?? settings.grad;
@@ -114,28 +147,17 @@ export function buildTrainRequest(picks: TrainPicks, settings: ExperienceSetting
   if (picks.dataset) {
     request.dataset = picks.dataset;
   }
-  if (settings.model) {
-    request.model = settings.model;
-  }
-  if (settings.endpoint && backend === "openai") {
-    request.baseUrl = settings.endpoint;
-  }
   return request;
 }
 
-/** The `experience/evaluate` params for a run (dataset: the run's own unless one is given). */
-export function buildEvaluateRequest(runDir: string, settings: ExperienceSettings, dataset?: string): EvaluateRequest {
-  const request: EvaluateRequest = { runDir };
-  if (dataset) {
-    request.dataset = dataset;
-  }
-  if (settings.model) {
-    request.model = settings.model;
-  }
-  if (settings.endpoint && settings.backend === "openai") {
-    request.baseUrl = settings.endpoint;
-  }
-  return request;
+/** The `experience/evaluate` params for a run: its own dataset (unless one is given), backend and model. */
+export function buildEvaluateRequest(runDir: string, dataset?: string): EvaluateRequest {
+  return dataset ? { runDir, dataset } : { runDir };
+}
+
+/** How a run's backend reads in a title: "local", "openai (gpt-4o-mini)". */
+export function backendLabel(summary: { backend?: string; model?: string | null }): string {
+  return summary.backend ? `${summary.backend}${summary.model ? ` (${summary.model})` : ""}` : "";
 }
 
 /** Environment variable each backend reads its API key from (the key lives in SecretStorage). */

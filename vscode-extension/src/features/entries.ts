@@ -1,15 +1,16 @@
 /** Experience entries as documents: a FileSystemProvider for `experience:` backed by the daemon.
  * Saving writes through `experience/writeEntry` with the version the editor read; a stale version is
- * refused by the daemon and shown, never overwritten. Patch views (entry ± a patch) are read-only. */
+ * refused by the daemon and shown, never overwritten. Patch views (entry ± a patch) are read-only; their text is
+ * the daemon's preview (`experience/previewPatch`): for a staged patch exactly what Accept writes. */
 import * as vscode from "vscode";
 
 import type { Daemon } from "../client/daemon";
 import { errorCode, errorText } from "../client/errors";
 import { decodeEntryUri, encodeEntryUri, entryKey, type EntryUriParams } from "../common/entryUri";
-import { applyPatch, PatchError } from "../common/patch";
-import { ErrorCode, type EntryChangedNotification, type PatchInfo } from "../common/protocol";
+import { ErrorCode, type EntryChangedNotification, type PatchPreview } from "../common/protocol";
 
-export type PatchLookup = (runDir: string, step: number | undefined, id: string) => Promise<PatchInfo | undefined>;
+/** Called with each preview a patch view shows (a conflict in it is worth telling the user). */
+export type PreviewListener = (preview: PatchPreview) => void;
 
 /** A version-like number for a text (FNV-1a), for views whose text the daemon does not version. */
 export function textHash(text: string): number {
@@ -35,7 +36,7 @@ export class EntryFileSystem implements vscode.FileSystemProvider, vscode.Dispos
 
   constructor(
     private readonly daemon: Daemon,
-    private readonly findPatch: PatchLookup,
+    private readonly onPreview: PreviewListener = () => undefined,
   ) {
     daemon.onNotification("experience/entryChanged", (n) => this.entryChanged(n));
   }
@@ -48,31 +49,20 @@ export class EntryFileSystem implements vscode.FileSystemProvider, vscode.Dispos
     }
   }
 
-  /** Text and version of what a URI shows (an entry, or an entry with a patch applied or undone). */
+  /** Text and version of what a URI shows: an entry, or the daemon's preview of it with a patch applied or undone. */
   async content(uri: vscode.Uri, p: EntryUriParams): Promise<{ text: string; version: number }> {
-    let entry: { text: string; version: number };
     try {
-      entry = await this.daemon.request("experience/readEntry", { runDir: p.runDir, row: p.row, column: p.column });
+      if (p.patch === undefined) {
+        return await this.daemon.request("experience/readEntry", { runDir: p.runDir, row: p.row, column: p.column });
+      }
+      const side = p.side === "before" ? "before" : "after";
+      const preview = await this.daemon.request("experience/previewPatch", { runDir: p.runDir, patchId: p.patch, side });
+      this.onPreview(preview);
+      return { text: preview.text, version: textHash(`${preview.version}\u0000${preview.text}`) };
     } catch (error) {
       throw errorCode(error) === ErrorCode.notFound
         ? vscode.FileSystemError.FileNotFound(uri)
         : vscode.FileSystemError.Unavailable(errorText(error));
-    }
-    if (p.patch === undefined) {
-      return entry;
-    }
-    const patch = await this.findPatch(p.runDir, p.step, p.patch);
-    if (!patch) {
-      throw vscode.FileSystemError.FileNotFound(uri);
-    }
-    try {
-      const text = applyPatch(entry.text, patch.diff, { reverse: p.side === "before" }).text;
-      return { text, version: textHash(text) };
-    } catch (error) {
-      if (error instanceof PatchError) {
-        throw vscode.FileSystemError.Unavailable(`patch ${patch.id} no longer applies to this entry: ${error.message}`);
-      }
-      throw error;
     }
   }
 

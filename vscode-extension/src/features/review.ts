@@ -1,12 +1,14 @@
 /** Gradients in the editor: staged patches per run, a CodeLens on entries ("N pending changes · Show diff ·
- * Accept · Reject"), decorations for the lines a patch removes or adds, and the diff/accept/reject commands. */
+ * Accept · Reject"), decorations for the lines a patch removes or adds (in plain editors only, never in a
+ * diff editor's sides), and the diff/accept/reject commands. What a pending change does comes from the
+ * daemon's preview (`experience/previewPatch`), made by the patcher Accept uses. */
 import * as vscode from "vscode";
 
 import type { Daemon } from "../client/daemon";
 import { errorText } from "../client/errors";
 import { baseName, decodeEntryUri, SCHEME, sameEntry, type EntryRef, type EntryUriParams } from "../common/entryUri";
-import { addedPreview, pendingMarks, pendingTitle } from "../common/patch";
-import type { PatchInfo } from "../common/protocol";
+import { addedPreview, pendingMarks, pendingTitle } from "../common/pending";
+import type { PatchInfo, PatchPreview } from "../common/protocol";
 import { entryUri, type EntryFileSystem } from "./entries";
 import type { Runs } from "./runs";
 
@@ -18,6 +20,8 @@ export interface PatchTarget extends EntryRef {
 
 export class Review implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly staged = new Map<string, Promise<PatchInfo[]>>();
+  private readonly previews = new Map<string, Promise<PatchPreview>>(); // patch id -> the daemon's preview
+  private readonly conflictsShown = new Set<string>();
   private readonly emitter = new vscode.EventEmitter<void>();
   private readonly removedLine = vscode.window.createTextEditorDecorationType({
     isWholeLine: true,
@@ -41,6 +45,7 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
     this.subscriptions.push(
       runs.onDidChange((runDir) => this.invalidate(runDir)),
       vscode.window.onDidChangeVisibleTextEditors(() => void this.decorate()),
+      vscode.window.tabGroups.onDidChangeTabs(() => void this.decorate()),
       vscode.workspace.onDidChangeTextDocument((e) => e.document.uri.scheme === SCHEME && void this.decorate()),
     );
     daemon.onNotification("experience/entryChanged", (n) => this.invalidate(n.runDir));
@@ -72,12 +77,34 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
     return all.find((p) => p.id === id);
   }
 
+  /** The daemon's preview of a staged patch (cached until its run changes). */
+  preview(runDir: string, patchId: string): Promise<PatchPreview> {
+    const key = `${runDir}\u0000${patchId}`;
+    let found = this.previews.get(key);
+    if (!found) {
+      found = this.daemon.request("experience/previewPatch", { runDir, patchId });
+      found.catch(() => this.previews.delete(key));
+      this.previews.set(key, found);
+    }
+    return found;
+  }
+
+  /** A patch view showed a preview: say once when Accept would refuse the change (the view shows no change). */
+  previewed(preview: PatchPreview): void {
+    if (preview.conflict && preview.patch.state === "staged" && !this.conflictsShown.has(preview.patch.id)) {
+      this.conflictsShown.add(preview.patch.id);
+      void vscode.window.showWarningMessage(`Pending change ${preview.patch.id} cannot be accepted: ${preview.conflict}`);
+    }
+  }
+
   /** Forget cached patches (of one run, or all) and refresh lenses and decorations. */
   invalidate(runDir?: string): void {
     if (runDir) {
       this.staged.delete(runDir);
+      [...this.previews.keys()].filter((k) => k.startsWith(`${runDir}\u0000`)).forEach((k) => this.previews.delete(k));
     } else {
       this.staged.clear();
+      this.previews.clear();
     }
     this.emitter.fire();
     void this.decorate();
@@ -108,7 +135,7 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
     ];
   }
 
-  /** Mark, in every visible entry editor, the lines its first pending patch removes or adds. */
+  /** Mark, in every visible entry editor (not a diff editor's side), the lines its first pending patch removes or adds. */
   async decorate(): Promise<void> {
     for (const editor of vscode.window.visibleTextEditors) {
       const p = entryOf(editor.document.uri);
@@ -118,9 +145,10 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
       let removed: vscode.DecorationOptions[] = [];
       let added: vscode.DecorationOptions[] = [];
       try {
-        const [first] = await this.pending(p);
-        if (first) {
-          const marks = pendingMarks(editor.document.getText(), first.diff);
+        const [first] = inDiffEditor(editor) ? [] : await this.pending(p);
+        const preview = first && (await this.preview(p.runDir, first.id));
+        if (first && preview && !preview.conflict) {
+          const marks = pendingMarks(editor.document.getText(), preview.text);
           const hover = new vscode.MarkdownString(`Pending change \`${first.id}\` (step ${first.step})`);
           removed = marks.removed.map((line) => ({
             range: editor.document.lineAt(Math.min(line, editor.document.lineCount - 1)).range,
@@ -136,7 +164,7 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
           });
         }
       } catch {
-        // the patch no longer applies to what is in the editor: no marks
+        // the daemon could not preview it (the run is gone, say): no marks
       }
       editor.setDecorations(this.removedLine, removed);
       editor.setDecorations(this.addedLines, added);
@@ -223,6 +251,17 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
     this.addedLines.dispose();
     this.emitter.dispose();
   }
+}
+
+/** Whether an editor is a side of a diff editor (its group's active tab is a diff): no decorations there. */
+export function inDiffEditor(editor: vscode.TextEditor): boolean {
+  const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === editor.viewColumn);
+  const input = group?.activeTab?.input;
+  if (!(input instanceof vscode.TabInputTextDiff)) {
+    return false;
+  }
+  const uri = editor.document.uri.toString();
+  return input.original.toString() === uri || input.modified.toString() === uri;
 }
 
 /** The entry (or patch view) an `experience:` URI names; undefined for other URIs. */

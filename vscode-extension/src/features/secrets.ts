@@ -41,6 +41,6 @@ export async function setApiKey(secrets: vscode.SecretStorage): Promise<boolean>
   } else {
     await secrets.delete(secretKey(pick.backend));
   }
-  void vscode.window.showInformationMessage(`API key for ${pick.backend} ${value.trim() ? "stored" : "deleted"}; restarting the daemon.`);
+  void vscode.window.showInformationMessage(`API key for ${pick.backend} ${value.trim() ? "stored" : "deleted"}.`);
   return true;
 }

@@ -1,14 +1,16 @@
-/** Palette commands Train / Run One Step / Stop / Evaluate: quick picks for run, dataset, backend and
- * gradient mode, a cancellable progress notification fed by the daemon's work-done progress. */
+/** Palette and tree commands Train / Run One Step / Stop / Evaluate: quick picks for run, dataset, backend and
+ * gradient mode (a new run's; a resumed run trains with its own backend and model, shown in the title), a
+ * cancellable progress notification fed by the daemon's work-done progress. */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 
 import type { Daemon, ProgressValue } from "../client/daemon";
-import { errorText } from "../client/errors";
-import type { ParamsOf, RequestMethod, ResultOf, TrainResult } from "../common/protocol";
+import { errorCode, errorText } from "../client/errors";
+import { ErrorCode, type ParamsOf, type RequestMethod, type ResultOf, type TrainResult } from "../common/protocol";
 import {
+  backendLabel,
   BACKENDS,
   buildEvaluateRequest,
   buildTrainRequest,
@@ -213,8 +215,8 @@ export class Training {
     if (!resume && !dataset) {
       return;
     }
-    const backend = args.backend ?? (await this.pickBackend(settings.backend));
-    if (!backend) {
+    const backend = args.backend ?? (resume ? undefined : await this.pickBackend(settings.backend)); // a run keeps its own
+    if (!resume && !backend) {
       return;
     }
     const grad = args.grad ?? (resume ? undefined : await this.pickGrad(settings.grad)); // a resumed run keeps its own
@@ -237,12 +239,22 @@ export class Training {
     }
     const request = buildTrainRequest({ runDir, dataset, backend, epochs, grad, capacity: args.capacity, resume }, settings);
     try {
-      const result = await this.withProgress(`Training ${path.basename(runDir)}`, runDir, "training", "experience/train", request);
+      const title = `Training ${path.basename(runDir)} · ${resume ? await this.backendOf(runDir) : backendLabel({ backend, model: settings.model })}`;
+      const result = await this.withProgress(title, runDir, "training", "experience/train", request);
       await this.finished("Training", result);
     } catch (error) {
       void vscode.window
         .showErrorMessage(`Training ${path.basename(runDir)} failed: ${errorText(error)}`, "Show Logs")
         .then((p) => p && this.daemon.log.show());
+    }
+  }
+
+  /** The backend and model a run trains and evaluates with (its run.json, through the daemon). */
+  private async backendOf(runDir: string): Promise<string> {
+    try {
+      return backendLabel(await this.runs.summary(runDir)) || "its backend";
+    } catch {
+      return "its backend";
     }
   }
 
@@ -253,7 +265,8 @@ export class Training {
       return;
     }
     try {
-      const result = await this.withProgress(`Step of ${path.basename(runDir)}`, runDir, "step", "experience/step", { runDir });
+      const title = `Step of ${path.basename(runDir)} · ${await this.backendOf(runDir)}`;
+      const result = await this.withProgress(title, runDir, "step", "experience/step", { runDir });
       await this.finished("Step of", result);
     } catch (error) {
       void vscode.window.showErrorMessage(`The step failed: ${errorText(error)}`);
@@ -292,14 +305,20 @@ export class Training {
     if (!runDir) {
       return;
     }
-    const request = buildEvaluateRequest(runDir, this.settings(), args.dataset);
+    const request = buildEvaluateRequest(runDir, args.dataset);
+    const name = path.basename(runDir);
     try {
-      const r = await this.withProgress(`Evaluating ${path.basename(runDir)}`, runDir, "evaluating", "experience/evaluate", request, false);
+      const title = `Evaluating ${name} · ${await this.backendOf(runDir)}`;
+      const r = await this.withProgress(title, runDir, "evaluating", "experience/evaluate", request);
       void vscode.window.showInformationMessage(
-        `Evaluation of ${path.basename(runDir)}: loss ${r.loss.toFixed(3)}, exact ${(r.exact * 100).toFixed(0)}%, n ${r.n}.`,
+        `Evaluation of ${name}: loss ${r.loss.toFixed(3)}, exact ${(r.exact * 100).toFixed(0)}%, n ${r.n}.`,
       );
     } catch (error) {
-      void vscode.window.showErrorMessage(`Evaluation failed: ${errorText(error)}`);
+      if (errorCode(error) === ErrorCode.requestCancelled) {
+        void vscode.window.showInformationMessage(`Evaluation of ${name} cancelled; nothing was recorded.`);
+      } else {
+        void vscode.window.showErrorMessage(`Evaluation failed: ${errorText(error)}`);
+      }
     }
   }
 }

@@ -1,5 +1,7 @@
-/** The "Runs" view: runs -> tensors -> experience entries (row, query keywords, step that wrote it) ->
- * their files; and each run's pending changes (staged patches) in review mode. */
+/** The "Runs" view: runs -> tensors -> experience entries (row, query keywords, step that wrote it; the empty
+ * rows folded into one "N empty rows" node) -> their files; and each run's pending changes (staged patches)
+ * in review mode. A run's context value says whether it trains ("run-busy") for its context menu, and an
+ * entry opened in an editor can be revealed here (getParent). */
 import path from "node:path";
 import * as vscode from "vscode";
 
@@ -7,7 +9,7 @@ import type { Daemon } from "../client/daemon";
 import { errorText } from "../client/errors";
 import { baseName, COLUMNS, type Column } from "../common/entryUri";
 import { formatCost } from "../common/metrics";
-import { diffStats } from "../common/patch";
+import { diffStats } from "../common/pending";
 import type { EntryInfo, PatchInfo, RunSummary } from "../common/protocol";
 import { entryUri } from "./entries";
 import type { Review } from "./review";
@@ -17,6 +19,7 @@ export type Node =
   | { kind: "run"; runDir: string }
   | { kind: "tensor"; runDir: string; name: string; description?: string }
   | { kind: "entry"; runDir: string; entry: EntryInfo }
+  | { kind: "empty"; runDir: string; entries: EntryInfo[] }
   | { kind: "file"; runDir: string; entry: EntryInfo; column: Column }
   | { kind: "pending"; runDir: string; patches: PatchInfo[] }
   | { kind: "patch"; runDir: string; patch: PatchInfo; fileName: string }
@@ -44,9 +47,40 @@ export function entryDescription(entry: EntryInfo): string {
   return entry.step !== null ? `${words} · step ${entry.step}` : words;
 }
 
+/** The tree item id of a node (stable across refreshes: VS Code keeps expansion and selection by it). */
+export function nodeId(node: Node): string {
+  switch (node.kind) {
+    case "run":
+      return `run:${node.runDir}`;
+    case "tensor":
+      return `tensor:${node.runDir}`;
+    case "entry":
+      return `entry:${node.runDir}:${node.entry.row}`;
+    case "empty":
+      return `empty:${node.runDir}`;
+    case "file":
+      return `file:${node.runDir}:${node.entry.row}:${node.column}`;
+    case "pending":
+      return `pending:${node.runDir}`;
+    case "patch":
+      return `patch:${node.runDir}:${node.patch.id}`;
+    case "message":
+      return `message:${node.text}`;
+  }
+}
+
+/** A tensor's children: the filled rows, then the empty ones folded into one node. */
+export function entryNodes(runDir: string, entries: readonly EntryInfo[]): Node[] {
+  const filled = entries.filter((e) => e.filled);
+  const empty = entries.filter((e) => !e.filled);
+  const nodes: Node[] = filled.map((entry) => ({ kind: "entry", runDir, entry }));
+  return empty.length ? [...nodes, { kind: "empty", runDir, entries: empty }] : nodes;
+}
+
 export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<Node | undefined>();
   private readonly entries = new Map<string, EntryInfo[]>();
+  private readonly parents = new Map<string, Node>(); // node id -> its parent, as last listed
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[];
   readonly onDidChangeTreeData = this.emitter.event;
@@ -76,17 +110,17 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         const item = new vscode.TreeItem(path.basename(node.runDir), C.Collapsed);
         const t = this.runs.totals(node.runDir);
         const job = this.runs.job(node.runDir);
-        item.id = `run:${node.runDir}`;
+        item.id = nodeId(node);
         item.description = [job ? `${job}…` : "", `step ${t.step}`, t.loss !== undefined ? `loss ${t.loss.toFixed(3)}` : ""]
           .filter(Boolean)
           .join(" · ");
         item.iconPath = new vscode.ThemeIcon(job ? "sync~spin" : "beaker");
-        item.contextValue = "run";
+        item.contextValue = job ? "run-busy" : "run";
         return item;
       }
       case "tensor": {
         const item = new vscode.TreeItem(node.name, C.Expanded);
-        item.id = `tensor:${node.runDir}:${node.name}`;
+        item.id = nodeId(node);
         item.description = node.description || undefined;
         item.iconPath = new vscode.ThemeIcon("symbol-array");
         item.contextValue = "tensor";
@@ -94,17 +128,25 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       }
       case "entry": {
         const item = new vscode.TreeItem(`row ${node.entry.row}`, C.Collapsed);
-        item.id = `entry:${node.runDir}:${node.entry.row}`;
+        item.id = nodeId(node);
         item.description = entryDescription(node.entry);
         item.tooltip = node.entry.source ? `written at step ${node.entry.step} from sample ${node.entry.source}` : undefined;
         item.iconPath = new vscode.ThemeIcon(node.entry.filled ? "note" : "circle-outline");
+        return item;
+      }
+      case "empty": {
+        const n = node.entries.length;
+        const item = new vscode.TreeItem(`${n} empty row${n === 1 ? "" : "s"}`, C.Collapsed);
+        item.id = nodeId(node);
+        item.description = n === 1 ? `row ${node.entries[0].row}` : `rows ${node.entries[0].row}–${node.entries[n - 1].row}`;
+        item.iconPath = new vscode.ThemeIcon("circle-outline");
         return item;
       }
       case "file": {
         const fileName = columnFile(node.entry, node.column);
         const uri = entryUri({ runDir: node.runDir, row: node.entry.row, column: node.column }, fileName);
         const item = new vscode.TreeItem(uri, C.None);
-        item.id = `file:${node.runDir}:${node.entry.row}:${node.column}`;
+        item.id = nodeId(node);
         item.label = fileName;
         item.description = node.column;
         item.command = { title: "Open entry", command: "vscode.open", arguments: [uri, { preview: false }] };
@@ -113,16 +155,17 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       }
       case "pending": {
         const item = new vscode.TreeItem("Pending changes", C.Expanded);
-        item.id = `pending:${node.runDir}`;
+        item.id = nodeId(node);
         item.description = String(node.patches.length);
         item.iconPath = new vscode.ThemeIcon("git-pull-request");
+        item.contextValue = "pending";
         return item;
       }
       case "patch": {
         const { patch } = node;
         const stats = diffStats(patch.diff);
         const item = new vscode.TreeItem(`row ${patch.row} · ${node.fileName}`, C.None);
-        item.id = `patch:${node.runDir}:${patch.id}`;
+        item.id = nodeId(node);
         item.description = `step ${patch.step} · +${stats.added} −${stats.removed}`;
         item.tooltip = `${patch.id}${patch.sample ? ` from sample ${patch.sample}` : ""}\n\n${patch.diff}`;
         item.iconPath = new vscode.ThemeIcon("diff");
@@ -160,7 +203,41 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     return found;
   }
 
+  /** The parent of a node listed before (what `TreeView.reveal` climbs). */
+  getParent(node: Node): Node | undefined {
+    return this.parents.get(nodeId(node));
+  }
+
+  /** The node of an entry's file, with its ancestors listed (so that it can be revealed). */
+  async fileNode(runDir: string, row: number, column: Column): Promise<Node | undefined> {
+    const run: Node = { kind: "run", runDir };
+    for (const child of await this.getChildren(run)) {
+      if (child.kind === "tensor") {
+        for (const group of await this.getChildren(child)) {
+          const entries = group.kind === "entry" ? [group] : group.kind === "empty" ? await this.getChildren(group) : [];
+          const entry = entries.find((e) => e.kind === "entry" && e.entry.row === row);
+          if (entry) {
+            return (await this.getChildren(entry)).find((f) => f.kind === "file" && f.column === column);
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+
   async getChildren(node?: Node): Promise<Node[]> {
+    const children = await this.listChildren(node);
+    for (const child of children) {
+      if (node) {
+        this.parents.set(nodeId(child), node);
+      } else {
+        this.parents.delete(nodeId(child));
+      }
+    }
+    return children;
+  }
+
+  private async listChildren(node?: Node): Promise<Node[]> {
     try {
       if (!node) {
         const dirs = this.runs.list();
@@ -181,7 +258,10 @@ export class RunsTree implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         return staged.length ? [{ kind: "pending", runDir: node.runDir, patches: staged }, ...children] : children;
       }
       if (node.kind === "tensor") {
-        return (await this.entriesOf(node.runDir)).map((entry) => ({ kind: "entry", runDir: node.runDir, entry }));
+        return entryNodes(node.runDir, await this.entriesOf(node.runDir));
+      }
+      if (node.kind === "empty") {
+        return node.entries.map((entry) => ({ kind: "entry", runDir: node.runDir, entry }));
       }
       if (node.kind === "entry") {
         return COLUMNS.map((column) => ({ kind: "file", runDir: node.runDir, entry: node.entry, column }));

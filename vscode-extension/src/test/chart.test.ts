@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bounds, chartSeries, renderLossChart } from "../common/chart";
+import { bounds, chartSeries, latestValues, renderLatestTable, renderLossChart } from "../common/chart";
 import { toRecord, type MetricsRecord } from "../common/metrics";
+import { LossChart } from "../features/chart";
+import type { Runs } from "../features/runs";
+import { EventEmitter, mock } from "./mock/vscode";
 
 const records = [
   { step: 1, split: "train", loss: 0.8 },
@@ -51,4 +54,56 @@ test("split names are escaped in the SVG", () => {
   const svg = renderLossChart([{ split: '<x"', points: [{ step: 1, loss: 0.1 }] }]);
   assert.ok(!svg.includes('<x"'));
   assert.ok(svg.includes("&lt;x&quot;"));
+});
+
+test("series use the theme's chart colours (CSS variables), with fallbacks", () => {
+  const svg = renderLossChart(chartSeries(records));
+  assert.match(svg, /series-train"[^>]*style="stroke:var\(--vscode-charts-blue, #3794ff\)"/);
+  assert.match(svg, /series-val"[^>]*style="stroke:var\(--vscode-charts-red, #f14c4c\)"/);
+  assert.ok(!/stroke="#/.test(svg), "no fixed colour attribute");
+});
+
+test("the text table holds the latest value of each split", () => {
+  const rows = latestValues([...records, toRecord({ step: 4, split: "val", loss: 0.25, exact: 0.5, n: 4 }) as MetricsRecord]);
+  assert.deepEqual(
+    rows.map((r) => [r.split, r.step, r.loss]),
+    [
+      ["train", 3, undefined],
+      ["val", 4, 0.25],
+    ],
+  );
+  const html = renderLatestTable(rows);
+  assert.match(html, /<th scope="row">val<\/th><td>4<\/td><td>0\.2500<\/td><td>50%<\/td><td>4<\/td>/);
+  assert.match(html, /<th scope="row">train<\/th><td>3<\/td><td>–<\/td>/);
+  assert.equal(renderLatestTable([]), "<p>No metrics yet.</p>");
+  assert.ok(renderLatestTable([{ split: "<b>", step: 1 }]).includes("&lt;b&gt;"));
+});
+
+test("the chart is redrawn from the current records when shown again, and restored by its serializer", async () => {
+  mock.reset();
+  let current: MetricsRecord[] = [toRecord({ step: 1, split: "train", loss: 0.8 }) as MetricsRecord];
+  const changed = new EventEmitter<string | undefined>();
+  const runs = { onDidChange: changed.event, metrics: async () => current } as unknown as Runs;
+  const chart = new LossChart(runs);
+  await chart.show("/runs/a");
+  const [panel] = mock.panels;
+  assert.match(panel.webview.html, /<td>0\.8000<\/td>/);
+  panel.setVisible(false);
+  current = [...current, toRecord({ step: 2, split: "train", loss: 0.3 }) as MetricsRecord];
+  changed.fire("/runs/a");
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(panel.posted.length, 0, "nothing is posted to a hidden panel");
+  panel.setVisible(true);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.match(panel.webview.html, /<td>2<\/td><td>0\.3000<\/td>/, "shown again: the new record is drawn");
+  changed.fire("/runs/a");
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(panel.posted.length, 1, "a visible panel gets each change");
+  chart.dispose();
+
+  const restored = new LossChart(runs);
+  const gone = new (panel.constructor as typeof import("./mock/vscode").MockPanel)("experience.lossChart", "Loss");
+  await restored.deserializeWebviewPanel(gone as never, { runDir: "/no/such/run" });
+  assert.ok(gone.disposed, "a chart whose run is gone is closed, not restored empty");
+  restored.dispose();
 });

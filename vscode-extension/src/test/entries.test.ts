@@ -31,10 +31,19 @@ function setup() {
     store.version += 1;
     return { version: store.version };
   });
-  const fs = new EntryFileSystem(daemon.asDaemon(), async (_run, _step, id) => (id === STAGED.id ? STAGED : undefined));
+  daemon.on("experience/previewPatch", (p) => {
+    if (p.patchId !== STAGED.id) {
+      throw rpcError(ErrorCode.notFound, `no patch '${p.patchId}'`);
+    }
+    // the daemon's patcher is the authority: the client shows its text as it is
+    const text = p.side === "before" ? "undone\n" : "def f():\n    return 1\n";
+    return { patch: STAGED, text, version: store.version, outcome: "applied", rejectedHunks: [], conflict: null };
+  });
+  const previews: string[] = [];
+  const fs = new EntryFileSystem(daemon.asDaemon(), (preview) => previews.push(preview.text));
   const changes: string[] = [];
   fs.onDidChangeFile((events) => events.forEach((e) => changes.push(e.uri.toString())));
-  return { daemon, store, fs, changes };
+  return { daemon, store, fs, changes, previews };
 }
 
 const key = entryUri({ runDir, row: 2, column: "key" }, "key.py") as unknown as Uri;
@@ -79,9 +88,18 @@ test("stat: the mtime moves forward when (and only when) the version changes", a
   assert.ok((await fs.stat(key as never)).mtime > first.mtime);
 });
 
-test("a patch view shows entry + patch, read-only; it cannot be saved", async () => {
-  const { fs } = setup();
+test("a patch view shows the daemon's preview (what Accept writes), read-only; it cannot be saved", async () => {
+  const { fs, daemon, previews } = setup();
   assert.equal(Buffer.from(await fs.readFile(patched as never)).toString(), "def f():\n    return 1\n");
+  assert.deepEqual(daemon.requests.at(-1), {
+    method: "experience/previewPatch",
+    params: { runDir, patchId: STAGED.id, side: "after" },
+  });
+  assert.deepEqual(previews, ["def f():\n    return 1\n"]);
+  const before = entryUri({ runDir, row: 2, column: "key", patch: STAGED.id, step: 1, side: "before" }, "key.py");
+  assert.equal(Buffer.from(await fs.readFile(before as never)).toString(), "undone\n");
+  const missing = entryUri({ runDir, row: 2, column: "key", patch: "9:9:key", step: 9 }, "key.py");
+  await assert.rejects(fs.readFile(missing as never), (e: { code?: string }) => e.code === "FileNotFound");
   assert.equal((await fs.stat(patched as never)).permissions, FilePermission.Readonly);
   await assert.rejects(fs.writeFile(patched as never, bytes("x")), /read-only/);
 });

@@ -68,6 +68,8 @@ test("status text while training, without a run, and with the daemon down", () =
   assert.equal(formatStatus({ daemon: "ready" }).text, "$(beaker) Experience");
   assert.equal(formatStatus({ daemon: "failed", runName: "demo" }).text, "$(error) Experience");
   assert.match(formatStatus({ daemon: "stopped" }).tooltip, /restart/);
+  const idle = formatStatus({ daemon: "idle", runName: "demo", totals: { step: 2, calls: 0, cost: 0, tokens: 0, cacheHits: 0 } });
+  assert.equal(idle.text, "$(beaker) step 2 · 0 calls · $0.00", "a daemon not started yet (lazy start) is not an error");
 });
 
 test("cost formatting", () => {

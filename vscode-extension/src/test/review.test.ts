@@ -7,7 +7,7 @@ import { entryUri, type EntryFileSystem } from "../features/entries";
 import { Review } from "../features/review";
 import type { Runs } from "../features/runs";
 import { FakeDaemon } from "./fakeDaemon";
-import { EventEmitter, mock, type Uri } from "./mock/vscode";
+import { EventEmitter, mock, Range, TabInputText, TabInputTextDiff, window, type Uri } from "./mock/vscode";
 
 const runDir = "/runs/a";
 const patch = (id: string, row: number, state: PatchInfo["state"] = "staged"): PatchInfo => ({
@@ -29,6 +29,10 @@ function setup(staged: PatchInfo[]) {
     const found = current.find((x) => x.id === p.patchId) as PatchInfo;
     current = current.filter((x) => x.id !== p.patchId);
     return { patch: { ...found, state: "accepted" }, version: 5 };
+  });
+  daemon.on("experience/previewPatch", (p) => {
+    const found = current.find((x) => x.id === p.patchId) as PatchInfo;
+    return { patch: found, text: "def f():\n    return 1\n", version: 3, outcome: "fuzzed", rejectedHunks: [], conflict: null };
   });
   const runsChanged: string[] = [];
   const runs = {
@@ -99,4 +103,58 @@ test("with several pending patches and none named, the user picks one", async ()
   mock.quickPicks.push((items) => items[1]);
   await review.decide({ runDir, row: 2, column: "key" }, true);
   assert.equal(daemon.requests.find((r) => r.method === "experience/acceptPatch")?.params.patchId, "2:2:1");
+});
+
+/** A text editor showing `text` in `viewColumn`, recording the decorations it is given. */
+function editor(uri: Uri, text: string, viewColumn: number) {
+  const lines = text.split("\n");
+  const set: Array<{ type: unknown; options: Array<{ renderOptions?: { after?: { contentText?: string } } }> }> = [];
+  return {
+    set,
+    document: {
+      uri,
+      getText: () => text,
+      lineCount: lines.length,
+      lineAt: (i: number) => ({ range: new Range(i, 0, i, lines[i].length) }),
+    },
+    viewColumn,
+    setDecorations: (type: unknown, options: never[]) => set.push({ type, options }),
+  };
+}
+
+test("decorations come from the daemon's preview, in plain editors only: never in a diff editor's sides", async () => {
+  const { review, daemon } = setup([patch("1:2:1", 2)]);
+  const entry = entryUri({ runDir, row: 2, column: "key" }, "key.py") as unknown as Uri;
+  const view = entryUri({ runDir, row: 2, column: "key", patch: "1:2:1", step: 1, side: "after" }, "key.py") as unknown as Uri;
+  const plain = editor(entry, "def f():\n", 1);
+  const left = editor(entry, "def f():\n", 2);
+  window.visibleTextEditors = [plain, left];
+  window.tabGroups.all = [
+    { viewColumn: 1, activeTab: { input: new TabInputText(entry) } },
+    { viewColumn: 2, activeTab: { input: new TabInputTextDiff(entry, view) } },
+  ];
+  await review.decorate();
+  const texts = plain.set.flatMap((d) => d.options.map((o) => o.renderOptions?.after?.contentText)).filter(Boolean);
+  assert.deepEqual(texts, ["+     return 1"], "the line the daemon's preview adds");
+  assert.ok(daemon.requests.some((r) => r.method === "experience/previewPatch" && r.params.patchId === "1:2:1"));
+  assert.ok(left.set.length > 0 && left.set.every((d) => d.options.length === 0), "the diff editor's side is cleared, not marked");
+});
+
+test("a preview that Accept would refuse is reported once", async () => {
+  const { review } = setup([]);
+  const conflict = { ...patch("1:2:1", 2), state: "staged" as const };
+  const preview = {
+    patch: conflict,
+    text: "kept\n",
+    version: 1,
+    outcome: "rejected" as const,
+    rejectedHunks: ["@@"],
+    conflict: "no longer applies",
+  };
+  review.previewed(preview);
+  review.previewed(preview);
+  assert.deepEqual(
+    mock.messages.map((m) => m.text),
+    ["Pending change 1:2:1 cannot be accepted: no longer applies"],
+  );
 });

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { buildEvaluateRequest, buildTrainRequest, DEFAULT_SETTINGS, readSettings, SECRET_ENV, secretKey } from "../common/settings";
+import {
+  backendLabel,
+  buildEvaluateRequest,
+  buildTrainRequest,
+  DEFAULT_SETTINGS,
+  readSettings,
+  SECRET_ENV,
+  secretKey,
+} from "../common/settings";
 
 const getter =
   (values: Record<string, unknown>) =>
@@ -55,10 +63,26 @@ test("train request: picks first, settings after; model/endpoint only when set",
     model: "gpt-4o-mini",
     baseUrl: "http://127.0.0.1:8080/v1",
   });
-  const local = buildTrainRequest({ runDir: "/r", backend: "local", resume: true }, settings);
+  const local = buildTrainRequest({ runDir: "/r", dataset: "/d", backend: "local", resume: false }, settings);
   assert.equal(local.baseUrl, undefined, "the endpoint is for the openai backend only");
-  assert.equal(local.dataset, undefined, "a resumed run keeps its dataset");
-  assert.equal(local.epochs, 3);
+  const resumed = buildTrainRequest({ runDir: "/r", resume: true }, settings);
+  assert.deepEqual(
+    resumed,
+    { runDir: "/r", epochs: 3, concurrency: 8, resume: true },
+    "a resumed run trains with its own dataset, backend, model, endpoint and review mode: none is sent",
+  );
+});
+
+test("budgets: experience.maxCost/maxCalls/maxTokens go with every train request; 0 or bad values mean no limit", () => {
+  const settings = readSettings(getter({ maxCost: 0.5, maxCalls: 200, maxTokens: 100000 }));
+  const fresh = buildTrainRequest({ runDir: "/r", dataset: "/d", resume: false }, settings);
+  assert.deepEqual([fresh.maxCost, fresh.maxCalls, fresh.maxTokens], [0.5, 200, 100000]);
+  const resumed = buildTrainRequest({ runDir: "/r", resume: true }, settings);
+  assert.deepEqual([resumed.maxCost, resumed.maxCalls, resumed.maxTokens], [0.5, 200, 100000]);
+  const bad = readSettings(getter({ maxCost: -1, maxCalls: 2.5, maxTokens: "many" }));
+  assert.deepEqual([bad.maxCost, bad.maxCalls, bad.maxTokens], [0, 0, 0]);
+  const none = buildTrainRequest({ runDir: "/r", resume: true }, bad);
+  assert.deepEqual([none.maxCost, none.maxCalls, none.maxTokens], [undefined, undefined, undefined]);
 });
 
 test("a new run's retriever comes from experience.train.retriever unless picked; a resumed run keeps its own", () => {
@@ -89,9 +113,15 @@ test("a new run's grammar comes from experience.train.grammar; 'dataset' is on w
   assert.equal(manifest.grammar, undefined, "the daemon reads the dataset manifest");
 });
 
-test("evaluate request uses the run's dataset unless one is given", () => {
-  assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS), { runDir: "/r" });
-  assert.deepEqual(buildEvaluateRequest("/r", DEFAULT_SETTINGS, "/other"), { runDir: "/r", dataset: "/other" });
+test("evaluate request uses the run's dataset, backend and model (the settings' model is not mixed in)", () => {
+  assert.deepEqual(buildEvaluateRequest("/r"), { runDir: "/r" });
+  assert.deepEqual(buildEvaluateRequest("/r", "/other"), { runDir: "/r", dataset: "/other" });
+});
+
+test("a run's backend label names its model when it has one", () => {
+  assert.equal(backendLabel({ backend: "openai", model: "gpt-4o-mini" }), "openai (gpt-4o-mini)");
+  assert.equal(backendLabel({ backend: "local", model: null }), "local");
+  assert.equal(backendLabel({}), "");
 });
 
 test("API keys map to the environment variables the backends read", () => {

@@ -8,7 +8,7 @@ import type { TrainRequest } from "../common/protocol";
 import type { Review } from "../features/review";
 import { canonical, type Runs } from "../features/runs";
 import { Training } from "../features/training";
-import { FakeDaemon } from "./fakeDaemon";
+import { FakeDaemon, rpcError } from "./fakeDaemon";
 import { mock, Uri } from "./mock/vscode";
 
 function fakeRuns(known: string[]) {
@@ -19,6 +19,7 @@ function fakeRuns(known: string[]) {
     add: (d: string) => known.includes(d) || known.push(d),
     setJob: (d: string, job: string | undefined) => jobs.push([d, job]),
     running: () => [],
+    summary: async () => ({ backend: "openai", model: "gpt-4o-mini" }),
   } as unknown as Runs;
   return { runs, jobs };
 }
@@ -109,7 +110,7 @@ test("Train from the palette: new run, dataset, backend, gradient, epochs -> one
   assert.ok(mock.messages.some((m) => m.text === "Training e2e: step 1, val loss 0.700, exact 0%."));
 });
 
-test("an existing run is resumed without asking for a dataset or a gradient mode (it keeps its own)", async () => {
+test("an existing run is resumed without asking for a dataset, gradient mode or backend: it shows and keeps its own", async () => {
   const run = path.join(workspace, "runs", "small");
   mkdirSync(run, { recursive: true });
   writeFileSync(path.join(run, "run.json"), "{}");
@@ -118,10 +119,10 @@ test("an existing run is resumed without asking for a dataset or a gradient mode
     "experience.train.capacity": "merge",
     "experience.train.retriever": "embedding",
   };
-  mock.quickPicks.push(
-    (items) => items[0],
-    (items) => items.find((i: { label: string }) => i.label === "openai"),
-  );
+  mock.config["experience.backend"] = "claude-agent";
+  mock.config["experience.model"] = "not-this-one";
+  mock.config["experience.reviewMode"] = true;
+  mock.quickPicks.push((items) => items[0]); // the run; no backend pick follows
   mock.inputs.push("4");
   const daemon = trainingDaemon();
   await new Training(daemon.asDaemon(), fakeRuns([run]).runs, review).train();
@@ -131,8 +132,11 @@ test("an existing run is resumed without asking for a dataset or a gradient mode
   assert.equal(params.retriever, undefined, "nor its retriever");
   assert.equal(params.resume, true);
   assert.equal(params.dataset, undefined);
-  assert.equal(params.backend, "openai");
+  assert.equal(params.backend, undefined, "the run's own backend is used: none is asked for or sent");
+  assert.equal(params.model, undefined);
+  assert.equal(params.review, undefined, "the run's own review mode");
   assert.equal(params.epochs, 4);
+  assert.equal(mock.progressOptions[0]?.title, "Training small · openai (gpt-4o-mini)", "the title names the run's backend");
 });
 
 test("cancelling the progress notification asks the daemon to stop that run", async () => {
@@ -165,6 +169,31 @@ test("a failed training is shown as an error with the daemon's message", async (
   assert.equal(sent.grad, "llm", "given arguments are sent as they are, without asking");
   assert.equal(sent.capacity, "merge");
   assert.ok(mock.messages.some((m) => m.level === "error" && m.text.includes("has no 'train' pairs")));
+});
+
+test("Evaluate is cancellable: cancelling stops the evaluation and says nothing was recorded", async () => {
+  mock.cancelProgress = true;
+  const run = path.join(workspace, "r");
+  let cancelled = false;
+  const daemon = new FakeDaemon()
+    .on("experience/cancel", () => {
+      cancelled = true;
+      return { cancelled: true };
+    })
+    .on("experience/evaluate", async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      if (cancelled) {
+        throw rpcError(-32800, "evaluation cancelled after 2 of 8 samples; nothing recorded");
+      }
+      return { loss: 0.25, exact: 0.5, n: 2 };
+    });
+  await new Training(daemon.asDaemon(), fakeRuns([run]).runs, review).evaluate({ runDir: run });
+  assert.equal(mock.progressOptions[0]?.cancellable, true);
+  assert.equal(mock.progressOptions[0]?.title, "Evaluating r · openai (gpt-4o-mini)");
+  assert.deepEqual(daemon.requests.find((r) => r.method === "experience/cancel")?.params, { runDir: canonical(run) });
+  assert.deepEqual(daemon.requests.find((r) => r.method === "experience/evaluate")?.params.runDir, canonical(run));
+  assert.ok(mock.messages.some((m) => m.level === "info" && m.text === "Evaluation of r cancelled; nothing was recorded."));
+  assert.ok(!mock.messages.some((m) => m.level === "error"));
 });
 
 test("Stop cancels the one busy run; Evaluate reports loss, exact and n", async () => {

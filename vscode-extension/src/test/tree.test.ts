@@ -4,7 +4,7 @@ import { test } from "node:test";
 import type { EntryInfo, PatchInfo } from "../common/protocol";
 import type { Review } from "../features/review";
 import type { Runs } from "../features/runs";
-import { columnFile, entryDescription, RunsTree, trainingDescription, type Node } from "../features/tree";
+import { columnFile, entryDescription, nodeId, RunsTree, trainingDescription, type Node } from "../features/tree";
 import { FakeDaemon } from "./fakeDaemon";
 import { EventEmitter, TreeItemCollapsibleState } from "./mock/vscode";
 
@@ -33,16 +33,16 @@ const staged: PatchInfo = {
   sample: "x",
 };
 
-function setup(patches: PatchInfo[]) {
+function setup(patches: PatchInfo[], job?: string) {
   const daemon = new FakeDaemon();
-  daemon.on("experience/listEntries", () => [entry(0, false), entry(1, true)]);
+  daemon.on("experience/listEntries", () => [entry(0, false), entry(1, true), entry(2, false), entry(3, false)]);
   const runs = {
     onDidChange: new EventEmitter<string | undefined>().event,
     list: () => [runDir],
     metrics: async () => [],
     totals: () => ({ step: 1, loss: 0.5, lossSplit: "val", calls: 4, cost: 0, tokens: 0, cacheHits: 0 }),
     summary: async () => ({ shape: [2, 3], backend: "local", model: null, grad: "llm", capacity: "merge" }),
-    job: () => undefined,
+    job: () => job,
   } as unknown as Runs;
   const review = { stagedPatches: async () => patches, onDidChangeCodeLenses: new EventEmitter<void>().event } as unknown as Review;
   return new RunsTree(daemon.asDaemon(), runs, review);
@@ -60,10 +60,19 @@ test("runs -> tensor -> entries -> files, with keywords and the step that wrote 
   assert.equal(tree.getTreeItem(tensor).description, "grad llm · when full: merge");
   const entries = await tree.getChildren(tensor);
   assert.deepEqual(
-    entries.map((n) => tree.getTreeItem(n).description),
-    ["(empty)", "factorial, math · step 1"],
+    entries.map((n) => [tree.getTreeItem(n).label, tree.getTreeItem(n).description]),
+    [
+      ["row 1", "factorial, math · step 1"],
+      ["3 empty rows", "rows 0–3"],
+    ],
+    "the filled rows, then the empty ones folded into one node",
   );
-  const files = await tree.getChildren(entries[1]);
+  const empties = await tree.getChildren(entries[1]);
+  assert.deepEqual(
+    empties.map((n) => tree.getTreeItem(n).label),
+    ["row 0", "row 2", "row 3"],
+  );
+  const files = await tree.getChildren(entries[0]);
   const items = files.map((n) => tree.getTreeItem(n));
   assert.deepEqual(
     items.map((i) => i.label),
@@ -114,4 +123,24 @@ test("a run's tooltip, made on hover, says how it trains: backend, gradient mode
   await tree.resolveTreeItem(item, run);
   assert.equal(item.tooltip, `${runDir}\nstep 1 · 4 LLM calls, $0.00\nlocal · grad llm · when full: merge`);
   assert.equal(trainingDescription({ backend: "openai", model: "m" }), "openai (m)", "an older daemon's summary has neither");
+});
+
+test("a training run's context value offers Stop instead of Train / Step / Evaluate / Roll Back", async () => {
+  const tree = setup([], "training");
+  const [run] = await tree.getChildren();
+  assert.equal(tree.getTreeItem(run).contextValue, "run-busy");
+  assert.equal(tree.getTreeItem(run).description, "training… · step 1 · loss 0.500");
+});
+
+test("an entry's file node is found with its ancestors, so that the view can reveal it (getParent climbs to the run)", async () => {
+  const tree = setup([]);
+  await tree.getChildren();
+  const file = await tree.fileNode(runDir, 2, "key");
+  assert.ok(file && file.kind === "file");
+  const chain: string[] = [];
+  for (let node: Node | undefined = file; node; node = tree.getParent(node)) {
+    chain.push(nodeId(node));
+  }
+  assert.deepEqual(chain, [`file:${runDir}:2:key`, `entry:${runDir}:2`, `empty:${runDir}`, `tensor:${runDir}`, `run:${runDir}`]);
+  assert.equal(await tree.fileNode(runDir, 9, "key"), undefined);
 });

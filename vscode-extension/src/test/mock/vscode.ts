@@ -143,6 +143,16 @@ export class CodeLens {
   ) {}
 }
 
+export class TabInputText {
+  constructor(readonly uri: Uri) {}
+}
+export class TabInputTextDiff {
+  constructor(
+    readonly original: Uri,
+    readonly modified: Uri,
+  ) {}
+}
+
 export class ThemeIcon {
   constructor(readonly id: string) {}
 }
@@ -174,6 +184,44 @@ export class TreeItem {
   }
 }
 
+/** A webview panel: its html, the messages posted to it, and a way to hide and show it. */
+export class MockPanel {
+  readonly posted: unknown[] = [];
+  visible = true;
+  disposed = false;
+  private readonly viewState = new EventEmitter<{ webviewPanel: MockPanel }>();
+  private readonly disposeEmitter = new EventEmitter<void>();
+  readonly onDidChangeViewState = this.viewState.event;
+  readonly onDidDispose = this.disposeEmitter.event;
+  readonly webview = {
+    html: "",
+    options: {} as unknown,
+    cspSource: "vscode-webview:",
+    postMessage: async (m: unknown) => {
+      this.posted.push(m);
+      return true;
+    },
+  };
+  constructor(
+    readonly viewType: string,
+    public title: string,
+  ) {}
+  reveal(): void {
+    this.setVisible(true);
+  }
+  /** Hide or show the panel (as switching editor tabs does). */
+  setVisible(visible: boolean): void {
+    if (this.visible !== visible) {
+      this.visible = visible;
+      this.viewState.fire({ webviewPanel: this });
+    }
+  }
+  dispose(): void {
+    this.disposed = true;
+    this.disposeEmitter.fire();
+  }
+}
+
 /** What the tests see and steer. */
 export const mock = {
   config: {} as Record<string, unknown>,
@@ -184,6 +232,7 @@ export const mock = {
   answers: [] as Array<string | undefined>,
   executed: [] as Array<{ command: string; args: unknown[] }>,
   progress: [] as Array<{ message?: string; increment?: number }>,
+  progressOptions: [] as Array<{ title?: string; cancellable?: boolean }>,
   extensions: {} as Record<string, any>,
   workspaceFolders: undefined as Array<{ uri: Uri }> | undefined,
   files: [] as Uri[],
@@ -196,11 +245,19 @@ export const mock = {
     this.answers = [];
     this.executed = [];
     this.progress = [];
+    this.progressOptions = [];
     this.extensions = {};
     this.workspaceFolders = undefined;
     this.files = [];
     this.cancelProgress = false;
+    this.contexts = {};
+    this.panels = [];
+    window.tabGroups.all = [];
+    window.visibleTextEditors = [];
   },
+  panels: [] as MockPanel[],
+  /** Context keys set with `setContext`. */
+  contexts: {} as Record<string, unknown>,
 };
 
 const message =
@@ -245,7 +302,8 @@ export const window = {
     }
     return value;
   },
-  async withProgress(_options: unknown, task: (p: any, t: any) => Promise<unknown>) {
+  async withProgress(options: { title?: string; cancellable?: boolean }, task: (p: any, t: any) => Promise<unknown>) {
+    mock.progressOptions.push({ title: options.title, cancellable: options.cancellable });
     const cancel = new EventEmitter<void>();
     if (mock.cancelProgress) {
       setTimeout(() => cancel.fire(), 5);
@@ -255,9 +313,20 @@ export const window = {
       { onCancellationRequested: cancel.event, isCancellationRequested: false },
     );
   },
-  createTextEditorDecorationType: () => ({ dispose: () => undefined }),
+  createTextEditorDecorationType: (options: unknown) => ({ options, dispose: () => undefined }),
+  tabGroups: {
+    all: [] as Array<{ viewColumn: number; activeTab?: { input: unknown } }>,
+    onDidChangeTabs: onNothing,
+  },
+  registerWebviewPanelSerializer: () => new Disposable(),
+  createWebviewPanel: (viewType: string, title: string) => {
+    const panel = new MockPanel(viewType, title);
+    mock.panels.push(panel);
+    return panel;
+  },
   createStatusBarItem: () => ({ show: () => undefined, dispose: () => undefined, text: "", tooltip: "" }),
   onDidChangeVisibleTextEditors: onNothing,
+  onDidChangeActiveTextEditor: onNothing,
   visibleTextEditors: [] as unknown[],
   activeTextEditor: undefined as unknown,
 };
@@ -277,6 +346,10 @@ export const workspace = {
 
 export const commands = {
   async executeCommand(command: string, ...args: unknown[]) {
+    if (command === "setContext") {
+      mock.contexts[args[0] as string] = args[1];
+      return undefined;
+    }
     mock.executed.push({ command, args });
     return undefined;
   },

@@ -127,9 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-peers", action="store_true", help="skip the peer method (DSPy)")
     bench.add_argument(
         "--variants",
-        choices=("learning", "retrieval"),
+        choices=("learning", "retrieval", "grammar"),
         default="learning",
-        help="Experience runs to compare: learning (gradient modes and rows) or retrieval (retrievers x query modes)",
+        help="Experience runs to compare: learning (gradient modes and rows), retrieval (retrievers x query modes) "
+        "or grammar (answers under the dataset's grammar vs free, default variant)",
     )
     return parser
 

@@ -230,7 +230,7 @@ def test_full_bench_with_scripted_kernel_writes_schema_and_table(tmp_path: Path)
     assert json.loads((tmp_path / "out" / "b.json").read_text())["quick"] is False
     assert (tmp_path / "out" / "b.md").read_text().strip() == text.strip()
     assert "**tiny val** (n = 1)" in text and "| figure | value | target | ok |" in text
-    assert "| all 4 train pairs in prompt | 0.083 | 0.00 | — | — | 1.00 |" in text
+    assert "| all 4 train pairs in prompt | 0.083 | 0.00 | — | — | — | 1.00 |" in text  # no valid for baselines
     assert "| Experience, grad=llm, rows=2 (= ceil(4/3)) |" in text and "| few-shot k=2 | 0.100 ± 0.061 |" in text
 
 

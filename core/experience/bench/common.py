@@ -104,6 +104,8 @@ def write_subset(dataset: Dataset, folder: Path, sizes: dict[str, int | None], s
     manifest["splits"] = {name: name for name in dataset.splits}
     manifest["bench_subset"] = {"seed": seed, "sizes": sizes, "from": str(dataset.path)}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    if dataset.grammar is not None:  # the manifest names its grammar file: it comes along
+        (folder / str(manifest["grammar"])).write_text(dataset.grammar, encoding="utf-8")
     for name, pairs in dataset.splits.items():
         (folder / name).mkdir()
         for pair in seeded_sample(pairs, sizes.get(name), seed):

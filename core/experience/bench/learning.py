@@ -37,6 +37,7 @@ class LearnPlan:
     capacity: str = "evict"
     query: str = "llm"
     retriever: str = "jaccard"
+    grammar: str = "auto"  # answers under the dataset's GBNF: on | off | auto (on when the dataset has one)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -47,12 +48,14 @@ class LearnPlan:
 
 @dataclass(frozen=True)
 class Variant:
-    """A trainer setting the bench compares: grad mode, rows (None: a third of the train pairs), query, retriever."""
+    """A trainer setting the bench compares: grad mode, rows (None: a third of the train pairs), query, retriever,
+    grammar."""
 
     grad: str
     rows: int | None = None
     query: str = "llm"
     retriever: str = "jaccard"
+    grammar: str = "auto"
 
     def rows_for(self, train: int) -> int:
         """The experience's rows for `train` training pairs."""
@@ -64,7 +67,9 @@ class Variant:
         name = f"{base.name}/{self.grad}/rows{rows}"
         name += f"/{self.query}-query" if self.query != "llm" else ""
         name += f"/{self.retriever}" if self.retriever != "jaccard" else ""
-        return replace(base, name=name, grad=self.grad, rows=rows, query=self.query, retriever=self.retriever)
+        name += f"/grammar-{self.grammar}" if self.grammar != "auto" else ""
+        plan = replace(base, name=name, grad=self.grad, rows=rows, query=self.query, retriever=self.retriever)
+        return replace(plan, grammar=self.grammar)
 
     def as_dict(self, train: int) -> dict[str, Any]:
         """JSON form."""
@@ -76,6 +81,7 @@ class Variant:
             "train_pairs": train,
             "query": self.query,
             "retriever": self.retriever,
+            "grammar": self.grammar,
         }
 
 
@@ -89,17 +95,20 @@ RETRIEVAL_VARIANTS = (
     Variant("example", 32, "llm", "hybrid"),
     Variant("example", 32, "lexical", "hybrid"),
 )
-VARIANT_SETS = {"learning": VARIANTS, "retrieval": RETRIEVAL_VARIANTS}
+# issue 12's comparison: the default variant with answers decoded under the dataset's grammar, and without
+GRAMMAR_VARIANTS = (Variant("example", 32, grammar="on"), Variant("example", 32, grammar="off"))
+VARIANT_SETS = {"learning": VARIANTS, "retrieval": RETRIEVAL_VARIANTS, "grammar": GRAMMAR_VARIANTS}
 
 
 @dataclass(frozen=True)
 class SplitScore:
-    """Loss and exact-match of one split."""
+    """Loss, exact-match and valid share (None: the dataset has no checker) of one split."""
 
     loss: float
     exact: float
     n: int
     cost: dict[str, Any] = field(default_factory=dict)  # requests/tokens per answered sample, when counted
+    valid: float | None = None
 
 
 class Lab:
@@ -127,6 +136,7 @@ class Lab:
             capacity=plan.capacity,
             query=plan.query,
             retriever=plan.retriever,
+            grammar=plan.grammar,
         )
         RunDir.create(run_dir, config)
 
@@ -162,7 +172,7 @@ class Lab:
         before = self.kernel.tally.copy() if isinstance(self.kernel, CountingKernel) else None
         result = Trainer(run, data, self.kernel, events=self.events).evaluate(data.split(split), split, record=False)
         cost = self._answered(before, result.n)
-        return SplitScore(result.loss, result.exact, result.n, cost)
+        return SplitScore(result.loss, result.exact, result.n, cost, result.valid)
 
     def _answered(self, before: Tally | None, n: int) -> dict[str, Any]:
         if before is None or not isinstance(self.kernel, CountingKernel):
@@ -262,12 +272,18 @@ def _spreads(scores: Sequence[SplitScore]) -> dict[str, Any]:
     return {
         "loss": spread_dict([x.loss for x in scores]),
         "exact": spread_dict([x.exact for x in scores]),
+        "valid": spread_dict([x.valid or 0.0 for x in scores]) if _all_valid(scores) else None,
         "n": scores[0].n if scores else 0,
     }
 
 
+def _all_valid(scores: Sequence[SplitScore]) -> bool:
+    return bool(scores) and all(x.valid is not None for x in scores)
+
+
 def _brief(scores: dict[str, list[SplitScore]], index: int) -> str:
-    return ", ".join(f"{s} loss {v[index].loss:.3f} exact {v[index].exact:.2f}" for s, v in scores.items())
+    valid = {s: f" valid {v[index].valid:.2f}" if v[index].valid is not None else "" for s, v in scores.items()}
+    return ", ".join(f"{s} loss {v[index].loss:.3f} exact {v[index].exact:.2f}{valid[s]}" for s, v in scores.items())
 
 
 def _filled_rows(run_dir: Path) -> int:

@@ -6,16 +6,18 @@ from typing import Any
 
 CAPTION = (
     "Per task and split, on held-out data. loss: mean edit-distance ratio to the target (0 = equal) ± sample std "
-    "over seeds (no ± where one deterministic run suffices); exact: exact-match rate (mean over seeds). "
+    "over seeds (no ± where one deterministic run suffices); exact: exact-match rate (mean over seeds); valid: "
+    "share of answers the dataset's checker accepts (an answer cut at the token limit is invalid; — where not "
+    "measured). "
     "train req, train ptok: LLM requests and prompt tokens per training sample per step (every request, answered "
     "by the model or by the cache, so later seeds do not look free). answer req, answer ptok: the same per "
     "answered held-out sample. Best loss in bold."
 )
 HEADER = (
-    "| method | loss | exact | train req/sample/step | train ptok/sample/step "
+    "| method | loss | exact | valid | train req/sample/step | train ptok/sample/step "
     "| answer req/sample | answer ptok/sample |"
 )
-RULE = "|---|---|---:|---:|---:|---:|---:|"
+RULE = "|---|---|---:|---:|---:|---:|---:|---:|"
 
 
 def loss_text(loss: Any) -> str:
@@ -47,6 +49,7 @@ def _row(
         "cells": [
             loss_text(got.get("loss")),
             _num(_mean(got.get("exact")), 2),
+            _num(_mean(got.get("valid")), 2),
             _num(train.get("requests_per_sample_per_step"), 2),
             _num(train.get("prompt_tokens_per_sample_per_step"), 0),
             _num(answer.get("requests_per_sample"), 2),
@@ -63,6 +66,8 @@ def variant_label(entry: dict[str, Any], retrieval: bool = False) -> str:
     label = f"Experience, grad={v.get('grad', '?')}, rows={v.get('rows', '?')}{bound}"
     if retrieval:
         label += f", query={v.get('query', '?')}, retriever={v['retriever']}"
+    if v.get("grammar", "auto") != "auto":
+        label += f", grammar={v['grammar']}"
     return label
 
 
@@ -150,7 +155,8 @@ def run_lines(result: dict[str, Any]) -> list[str]:
         if not isinstance(entry, dict) or not entry.get("seeds"):
             continue
         before = ", ".join(
-            f"{split} {loss_text(s.get('before', {}).get('loss'))}" for split, s in entry.get("splits", {}).items()
+            f"{split} {loss_text(s.get('before', {}).get('loss'))}{_valid_text(s.get('before', {}).get('valid'))}"
+            for split, s in entry.get("splits", {}).items()
         )
         wall, filled = entry.get("train_wall_seconds") or {}, entry.get("filled_rows") or {}
         actions: dict[str, int] = {}
@@ -164,6 +170,10 @@ def run_lines(result: dict[str, Any]) -> list[str]:
             f"{_pairs(actions) or 'none'}; requests per sample per step {_pairs(tags) or 'none'}"
         )
     return lines
+
+
+def _valid_text(valid: Any) -> str:
+    return "" if valid is None else f" (valid {_mean(valid):.2f})"
 
 
 def _pairs(counts: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ export interface Point {
 export interface Series {
   split: string;
   points: Point[];
+  /** "valid": the share of answers the dataset's checker accepts (0..1, drawn dashed); default: the loss. */
+  metric?: "valid";
 }
 
 /** Series colours: VS Code's chart theme colours (CSS variables the webview defines), with fallbacks. */
@@ -39,6 +41,12 @@ export function chartSeries(records: readonly MetricsRecord[]): Series[] {
   }));
 }
 
+/** One "valid" series per split whose records carry it (datasets with a checker), like chartSeries. */
+export function validSeries(records: readonly MetricsRecord[]): Series[] {
+  const withValid = records.filter((r) => r.valid !== undefined).map((r) => ({ ...r, loss: r.valid }));
+  return chartSeries(withValid).map((s) => ({ ...s, metric: "valid" as const }));
+}
+
 function escape(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c);
 }
@@ -55,7 +63,7 @@ export function bounds(series: readonly Series[]): { minStep: number; maxStep: n
   return { minStep, maxStep, maxLoss: Math.max(1, ...points.map((p) => p.loss)) };
 }
 
-/** SVG of the loss per step, one polyline (with dots) per split, and a legend. */
+/** SVG of the loss per step, one polyline (with dots) per split, and a legend; "valid" series are dashed. */
 export function renderLossChart(series: readonly Series[], width = 640, height = 320): string {
   const pad = { left: 48, right: 16, top: 16, bottom: 36 };
   const { minStep, maxStep, maxLoss } = bounds(series);
@@ -63,7 +71,7 @@ export function renderLossChart(series: readonly Series[], width = 640, height =
   const y = (loss: number) => pad.top + (1 - loss / maxLoss) * (height - pad.top - pad.bottom);
   const f = (v: number) => v.toFixed(1);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:${width}px" viewBox="0 0 ${width} ${height}" role="img" aria-label="loss per step">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:${width}px" viewBox="0 0 ${width} ${height}" role="img" aria-label="loss and valid share per step">`,
     `<line x1="${pad.left}" y1="${f(y(0))}" x2="${width - pad.right}" y2="${f(y(0))}" style="stroke:${LINES}" opacity="0.5"/>`,
     `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${f(y(0))}" style="stroke:${LINES}" opacity="0.5"/>`,
   ];
@@ -78,17 +86,19 @@ export function renderLossChart(series: readonly Series[], width = 640, height =
   );
   series.forEach((s, i) => {
     const color = COLORS[s.split] ?? OTHER_COLOR;
+    const valid = s.metric === "valid";
     const coords = s.points.map((p) => `${f(x(p.step))},${f(y(p.loss))}`).join(" ");
-    parts.push(
-      `<polyline class="series series-${escape(s.split)}" points="${coords}" fill="none" style="stroke:${color}" stroke-width="2"/>`,
-    );
+    const cls = valid ? `series valid-${escape(s.split)}` : `series series-${escape(s.split)}`;
+    const dash = valid ? ' stroke-dasharray="5 3"' : "";
+    parts.push(`<polyline class="${cls}" points="${coords}" fill="none" style="stroke:${color}" stroke-width="2"${dash}/>`);
     for (const p of s.points) {
+      const value = valid ? `valid ${(p.loss * 100).toFixed(0)}%` : p.loss.toFixed(4);
       parts.push(
-        `<circle cx="${f(x(p.step))}" cy="${f(y(p.loss))}" r="3" style="fill:${color}"><title>${escape(s.split)} step ${p.step}: ${p.loss.toFixed(4)}</title></circle>`,
+        `<circle cx="${f(x(p.step))}" cy="${f(y(p.loss))}" r="3" style="fill:${color}"><title>${escape(s.split)} step ${p.step}: ${value}</title></circle>`,
       );
     }
     parts.push(
-      `<text x="${width - pad.right - 80}" y="${pad.top + 14 * (i + 1)}" font-size="12" style="fill:${color}">${escape(s.split)} loss</text>`,
+      `<text x="${width - pad.right - 80}" y="${pad.top + 14 * (i + 1)}" font-size="12" style="fill:${color}">${escape(s.split)} ${valid ? "valid" : "loss"}</text>`,
     );
   });
   parts.push("</svg>");
@@ -100,6 +110,7 @@ export interface LatestRow {
   step: number;
   loss?: number;
   exact?: number;
+  valid?: number;
   n?: number;
 }
 
@@ -109,7 +120,7 @@ export function latestValues(records: readonly MetricsRecord[]): LatestRow[] {
   for (const r of records) {
     last.set(r.split, r);
   }
-  return [...last.values()].map((r) => ({ split: r.split, step: r.step, loss: r.loss, exact: r.exact, n: r.n }));
+  return [...last.values()].map((r) => ({ split: r.split, step: r.step, loss: r.loss, exact: r.exact, valid: r.valid, n: r.n }));
 }
 
 /** An HTML table of the latest values (escaped; "–" where a value is missing). */
@@ -121,10 +132,12 @@ export function renderLatestTable(rows: readonly LatestRow[]): string {
   const body = rows.map(
     (r) =>
       `<tr><th scope="row">${escape(r.split)}</th>${cell(String(r.step))}${cell(r.loss?.toFixed(4) ?? "–")}` +
-      `${cell(r.exact !== undefined ? `${(r.exact * 100).toFixed(0)}%` : "–")}${cell(r.n !== undefined ? String(r.n) : "–")}</tr>`,
+      `${cell(r.exact !== undefined ? `${(r.exact * 100).toFixed(0)}%` : "–")}` +
+      `${cell(r.valid !== undefined ? `${(r.valid * 100).toFixed(0)}%` : "–")}${cell(r.n !== undefined ? String(r.n) : "–")}</tr>`,
   );
   return (
     '<table id="latest"><caption>Latest values</caption><thead><tr><th scope="col">split</th><th scope="col">step</th>' +
-    `<th scope="col">loss</th><th scope="col">exact</th><th scope="col">n</th></tr></thead><tbody>${body.join("")}</tbody></table>`
+    `<th scope="col">loss</th><th scope="col">exact</th><th scope="col">valid</th><th scope="col">n</th></tr></thead>` +
+    `<tbody>${body.join("")}</tbody></table>`
   );
 }

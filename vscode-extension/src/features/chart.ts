@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 
-import { chartSeries, latestValues, renderLatestTable, renderLossChart } from "../common/chart";
+import { chartSeries, latestValues, renderLatestTable, renderLossChart, validSeries } from "../common/chart";
 import { totals, formatCost } from "../common/metrics";
 import type { Runs } from "./runs";
 
@@ -73,7 +73,7 @@ export class LossChart implements vscode.Disposable, vscode.WebviewPanelSerializ
     return {
       runDir,
       title: `Loss of ${path.basename(runDir)}`,
-      svg: renderLossChart(chartSeries(records)),
+      svg: renderLossChart([...chartSeries(records), ...validSeries(records)]),
       summary: records.length ? `step ${t.step} · ${t.calls} LLM calls · ${t.tokens} tokens · ${formatCost(t.cost)}` : "no metrics yet",
       table: renderLatestTable(latestValues(records)),
     };

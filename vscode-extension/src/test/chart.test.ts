@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bounds, chartSeries, latestValues, renderLatestTable, renderLossChart } from "../common/chart";
+import { bounds, chartSeries, latestValues, renderLatestTable, renderLossChart, validSeries } from "../common/chart";
 import { toRecord, type MetricsRecord } from "../common/metrics";
 import { LossChart } from "../features/chart";
 import type { Runs } from "../features/runs";
@@ -63,6 +63,39 @@ test("series use the theme's chart colours (CSS variables), with fallbacks", () 
   assert.ok(!/stroke="#/.test(svg), "no fixed colour attribute");
 });
 
+test("valid (a dataset with a checker) is a dashed series per split and a column of the table", () => {
+  const checked = [
+    { step: 1, split: "train", loss: 0.8, valid: 0.5 },
+    { step: 1, split: "val", loss: 0.9, valid: 0.25 },
+    { step: 2, split: "train", loss: 0.5, valid: 1 },
+    { step: 2, split: "train", loss: 0.4 },
+  ].map((r) => toRecord(r) as MetricsRecord);
+  const valid = validSeries(checked);
+  assert.deepEqual(
+    valid.map((s) => [s.split, s.metric, s.points]),
+    [
+      [
+        "train",
+        "valid",
+        [
+          { step: 1, loss: 0.5 },
+          { step: 2, loss: 1 },
+        ],
+      ],
+      ["val", "valid", [{ step: 1, loss: 0.25 }]],
+    ],
+  );
+  assert.deepEqual(validSeries(records), [], "no checker: no valid series, not a line at 100%");
+  const svg = renderLossChart([...chartSeries(checked), ...valid], 200, 100);
+  assert.match(svg, /class="series valid-train" points="48\.0,40\.0 184\.0,16\.0"[^>]*stroke-dasharray="5 3"/);
+  assert.match(svg, /<title>val step 1: valid 25%<\/title>/);
+  assert.match(svg, />train valid<\/text>/);
+  assert.ok(!/class="series series-train"[^>]*stroke-dasharray/.test(svg), "loss lines stay solid");
+  const html = renderLatestTable(latestValues(checked));
+  assert.match(html, /<th scope="col">valid<\/th>/);
+  assert.match(html, /<th scope="row">val<\/th><td>1<\/td><td>0\.9000<\/td><td>–<\/td><td>25%<\/td>/);
+});
+
 test("the text table holds the latest value of each split", () => {
   const rows = latestValues([...records, toRecord({ step: 4, split: "val", loss: 0.25, exact: 0.5, n: 4 }) as MetricsRecord]);
   assert.deepEqual(
@@ -73,7 +106,7 @@ test("the text table holds the latest value of each split", () => {
     ],
   );
   const html = renderLatestTable(rows);
-  assert.match(html, /<th scope="row">val<\/th><td>4<\/td><td>0\.2500<\/td><td>50%<\/td><td>4<\/td>/);
+  assert.match(html, /<th scope="row">val<\/th><td>4<\/td><td>0\.2500<\/td><td>50%<\/td><td>–<\/td><td>4<\/td>/);
   assert.match(html, /<th scope="row">train<\/th><td>3<\/td><td>–<\/td>/);
   assert.equal(renderLatestTable([]), "<p>No metrics yet.</p>");
   assert.ok(renderLatestTable([{ split: "<b>", step: 1 }]).includes("&lt;b&gt;"));

@@ -1,6 +1,10 @@
 // `npm run e2e`: the packaged extension in a real VS Code (code-server) driven by headless Chromium.
 // Installs what it needs (Debian chromium + libkrb5-dev, Node 24 and code-server from npm), keeps every
 // cache and config under .e2e/, writes PNG screenshots to e2e-shots/, exits non-zero on any failure.
+// The extension runs the interpreter this script checked (it sets experience.pythonPath: code-server's
+// extension host may see another PATH, e.g. the login shell's, not an activated virtualenv) and the daemon's
+// LLM response cache is the test's own ($EXPERIENCE_CACHE under .e2e/, emptied each run) whatever the
+// caller's environment says.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,7 +44,10 @@ function testEnv() {
     npm_config_cache: path.join(work, "npm-cache"),
   };
   Object.values(dirs).forEach((d) => mkdirSync(d, { recursive: true }));
-  return { ...process.env, ...dirs, PYTHONUTF8: "1", npm_config_update_notifier: "false", npm_config_fund: "false" };
+  const env = { ...process.env, ...dirs, PYTHONUTF8: "1", npm_config_update_notifier: "false", npm_config_fund: "false" };
+  env.EXPERIENCE_CACHE = path.join(dirs.XDG_CACHE_HOME, "experience", "llm-cache.sqlite"); // never the caller's
+  delete env.EXPERIENCE_TEST_BACKEND; // the real model, always
+  return env;
 }
 
 function tail(file, lines = 60) {
@@ -89,12 +96,12 @@ async function main() {
   await phase("package vsix", () => sh("npm", ["run", "package"], { cwd: extensionDir, env }));
   const python = await phase("python check", () => checkPython(env));
   log(`python: ${python}`);
-  const workspace = await phase("workspace + CLI run", () => makeWorkspace(path.join(work, "work"), repoRoot, env));
+  const workspace = await phase("workspace + CLI run", () => makeWorkspace(path.join(work, "work"), repoRoot, env, python));
 
   const serverDir = path.join(work, "server");
   rmSync(serverDir, { recursive: true, force: true });
   const server = new CodeServer({ node: path.join(node24, "bin", "node"), entry, dir: serverDir, env });
-  writeUserSettings(server.userDataDir);
+  writeUserSettings(server.userDataDir, { "experience.pythonPath": python });
   await phase("install vsix", () => server.install(path.join(extensionDir, "dist", "experience.vsix")));
 
   const { chromium } = await import("playwright-core");
@@ -108,7 +115,7 @@ async function main() {
     const page = await context.newPage();
     ui = new Ui(page, shots);
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
-    outcome = await phase("scenario", () => scenario(ui, workspace, server.child.pid));
+    outcome = await phase("scenario", () => scenario(ui, workspace, server.child.pid, python));
   } catch (error) {
     log(`FAILED: ${error.stack ?? error}`);
     if (ui) {

@@ -1,9 +1,12 @@
-// What a user does, in a real VS Code (code-server) in headless Chromium: train from the palette, watch
-// progress and the status bar, open and edit an entry, review a gradient and accept it.
+// What a user does, in a real VS Code (code-server) in headless Chromium: the daemon starts on first use;
+// train from the palette, watch progress and the status bar, open and edit an entry, review a gradient (its
+// preview is what Accept writes) and accept it, train from a run's context menu and stop it, survive a crash,
+// cancel an evaluation, see the chart redrawn after being hidden, roll back.
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
+import { cancelledEvaluate, chartAfterHideShow, contextMenuTrain, expectStopDisabled, until } from "./controls.mjs";
 import { log } from "./tools.mjs";
 import { entryFile, filledRows, keyFile, patchRecords } from "./workspace.mjs";
 
@@ -13,30 +16,19 @@ function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** Poll `check` until it returns a truthy value (or throw `message` after `ms`). */
-async function until(check, ms, message) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(message);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** An entry row of the Runs view ("row 2" + its description; not a patch row "row 2 · key.py"). */
 const entryRow = (row) => new RegExp(`^row ${row}(?!\\d)(?!\\s*·)`);
 
-export async function scenario(ui, workspace, serverPid) {
+export async function scenario(ui, workspace, serverPid, python) {
   const page = ui.page;
   const small = path.join(workspace, "runs", "small");
   const e2e = path.join(workspace, "runs", "e2e");
   const timings = {};
   const mark = (name, since) => (timings[name] = Math.round((Date.now() - since) / 100) / 10);
+  const daemonPid = () => {
+    const found = spawnSync("pgrep", ["-g", String(serverPid), "-f", "experience_daemon --stdio"], { encoding: "utf8" });
+    return found.stdout.trim().split("\n").filter(Boolean).map(Number);
+  };
 
   let t = Date.now();
   await ui.ready();
@@ -45,8 +37,18 @@ export async function scenario(ui, workspace, serverPid) {
     .locator(".codicon-beaker")
     .first()
     .waitFor({ state: "visible", timeout: 2 * MINUTE });
-  mark("workbenchAndDaemonReadySeconds", t);
-  await ui.shot("workbench-daemon-ready");
+  mark("workbenchReadySeconds", t);
+  await page.waitForTimeout(3000);
+  if (daemonPid().length !== 0) {
+    throw new Error("the daemon started on activation; it should start on first use");
+  }
+  await ui.command("Experience: Focus on Runs View");
+  await ui
+    .treeRow(/^small/)
+    .first()
+    .waitFor({ state: "visible", timeout: 30_000 }); // the runs, listed without it
+  await expectStopDisabled(ui, "while nothing trains");
+  await ui.shot("workbench-lazy-daemon");
 
   // 1. Train from the palette: a new run "runs/e2e" on the tiny dataset, local model, example gradients, 1 epoch
   // (review mode is on).
@@ -70,7 +72,7 @@ export async function scenario(ui, workspace, serverPid) {
   mark("trainFromPaletteSeconds", t);
   await ui.shot("training-done");
   const finalStatus = (await ui.statusItem().first().innerText()).trim();
-  if (!/step 1 · val loss \d\.\d+ · [1-9]\d* calls? · \$/.test(finalStatus)) {
+  if (!/step 1 · val loss \d\.\d+ · (valid \d+% · )?[1-9]\d* calls? · \$/.test(finalStatus)) {
     throw new Error(`the status bar should show step, val loss and the model calls made; it shows '${finalStatus}'`);
   }
   const staged = patchRecords(e2e).filter((p) => p.state === "staged");
@@ -136,6 +138,12 @@ export async function scenario(ui, workspace, serverPid) {
   await ui.clickTree(new RegExp(`^row ${patch.row} · ${escapeRegExp(targetName)}`));
   await page.locator(".monaco-diff-editor").first().waitFor({ state: "visible", timeout: 30_000 });
   await page.locator(".tab", { hasText: "↔" }).first().waitFor({ state: "visible", timeout: 10_000 });
+  const modified = page.locator(".monaco-diff-editor .editor.modified .view-lines").first();
+  const previewed = await until(
+    async () => (await modified.innerText()).replace(/\u00a0/g, " ").trim(),
+    30_000,
+    "the pending change's preview (the diff's right side) stayed empty",
+  );
   await ui.shot("gradient-diff");
   await ui.clickTree(entryRow(patch.row));
   await ui.clickTree(new RegExp(`^${escapeRegExp(targetName)}`));
@@ -156,17 +164,21 @@ export async function scenario(ui, workspace, serverPid) {
   if (after === targetBefore || (firstAdded && !after.includes(firstAdded))) {
     throw new Error(`accepting ${patch.id} did not write its change into ${target}`);
   }
+  if (after.trim() !== previewed) {
+    throw new Error(`the previewed pending change differs from what Accept wrote:\n${previewed}\n---\n${after}`);
+  }
   await page.locator(".codelens-decoration", { hasText: "pending change" }).first().waitFor({ state: "hidden", timeout: 15_000 });
   mark("reviewAcceptSeconds", t);
   await ui.shot("patch-accepted");
-  log(`accepted ${accepted.id}: ${target} now has ${after.length} characters`);
+  log(`accepted ${accepted.id}: ${target} now has ${after.length} characters, as previewed`);
+
+  // 3b. Train runs/e2e further from its context menu; Stop is enabled only while it trains.
+  t = Date.now();
+  await contextMenuTrain(ui, "e2e");
+  mark("contextMenuTrainAndStopSeconds", t);
 
   // 4. A crashed daemon is reported and restarted; 'Experience: Restart Daemon' brings a fresh one.
   t = Date.now();
-  const daemonPid = () => {
-    const found = spawnSync("pgrep", ["-g", String(serverPid), "-f", "experience_daemon --stdio"], { encoding: "utf8" });
-    return found.stdout.trim().split("\n").filter(Boolean).map(Number);
-  };
   const [first] = daemonPid();
   if (!first) {
     throw new Error("no daemon process under code-server");
@@ -184,9 +196,10 @@ export async function scenario(ui, workspace, serverPid) {
     "'Experience: Restart Daemon' did not start a new daemon",
   );
   await ui.statusItem().locator(".codicon-beaker").first().waitFor({ state: "visible", timeout: 60_000 });
-  // Changing experience.pythonPath restarts the daemon with that interpreter.
+  // Changing experience.pythonPath (to another spelling of the interpreter the harness set) restarts the daemon
+  // with that interpreter.
   const [third] = daemonPid();
-  const python = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
+  const other = path.join(path.dirname(python), ".", path.basename(python));
   await ui.command("Preferences: Open Settings (UI)");
   await page.locator(".settings-editor").first().waitFor({ state: "visible", timeout: 20_000 });
   // A machine-overridable setting: in a remote window (code-server) it lives in the Remote tab.
@@ -195,11 +208,10 @@ export async function scenario(ui, workspace, serverPid) {
   await page.keyboard.type("experience.pythonPath");
   const setting = page.locator(".settings-editor .setting-item-contents", { hasText: "Python Path" }).first();
   await setting.waitFor({ state: "visible", timeout: 20_000 });
-  await setting.locator("input").first().fill(python);
+  await setting.locator("input").first().fill(other);
   await page.keyboard.press("Tab");
   await until(
-    () =>
-      daemonPid().length === 1 && daemonPid()[0] !== third && readFileSync(`/proc/${daemonPid()[0]}/cmdline`, "utf8").startsWith(python),
+    () => daemonPid().length === 1 && daemonPid()[0] !== third && readFileSync(`/proc/${daemonPid()[0]}/cmdline`, "utf8").startsWith(other),
     30_000,
     "changing experience.pythonPath did not restart the daemon with that interpreter",
   );
@@ -209,20 +221,16 @@ export async function scenario(ui, workspace, serverPid) {
   await ui.closeSettings();
   mark("crashAndRestartSeconds", t);
 
-  // 5. The loss chart (a webview fed by experience/metrics).
-  await ui.command("Experience: Show Loss Chart");
-  await page.locator("iframe.webview").first().waitFor({ state: "attached", timeout: 20_000 });
-  await page.waitForTimeout(1500);
-  await ui.shot("loss-chart");
-
-  // 6. Evaluate runs/small (with the hand edit) from the palette: a progress notification, then the result.
+  // 5. Evaluate runs/small from its context menu and cancel it: nothing is recorded.
   t = Date.now();
-  await ui.command("Experience: Evaluate");
-  await ui.answer("Evaluate which run?", "small", "small");
-  const evaluated = ui.toast(/Evaluation of small: loss \d\.\d+, exact \d+%, n 1\./);
-  await ui.waitOrFail(evaluated, 5 * MINUTE);
-  mark("evaluateSeconds", t);
-  await ui.shot("evaluated");
+  await cancelledEvaluate(ui, small);
+  mark("evaluateCancelledSeconds", t);
+
+  // 6. The loss chart of runs/small (a webview fed by experience/metrics), hidden while the run is evaluated
+  // (from the palette), then shown again: it holds the new values.
+  t = Date.now();
+  const evaluatedLoss = await chartAfterHideShow(ui, "small");
+  mark("evaluateAndChartSeconds", t);
 
   // 7. Roll runs/e2e back to step 0 (the empty start) from the palette, through the modal confirmation.
   t = Date.now();
@@ -236,9 +244,9 @@ export async function scenario(ui, workspace, serverPid) {
     .locator(".monaco-button", { hasText: /^Roll Back$/ })
     .first()
     .click();
-  await ui.waitOrFail(ui.toast(/Rolled back e2e to step 0: undid step 1 \(kept on record\)/), 60_000);
+  await ui.waitOrFail(ui.toast(/Rolled back e2e to step 0: undid steps? .+ \(kept on record\)/), 60_000);
   await until(() => filledRows(e2e).length === 0, 15_000, "rolling runs/e2e back to step 0 left filled rows");
   mark("rollbackSeconds", t);
   await ui.shot("rolled-back");
-  return { timings, statusText, acceptedPatch: accepted.id, editedFile: file, acceptedFile: target };
+  return { timings, statusText, acceptedPatch: accepted.id, editedFile: file, acceptedFile: target, previewed, evaluatedLoss };
 }

@@ -117,6 +117,37 @@ export class Ui {
     return row;
   }
 
+  /** Right-click a row of the Runs view and pick `item` from its context menu. */
+  async contextMenu(rowText, item) {
+    const row = this.treeRow(rowText).first();
+    await row.waitFor({ state: "visible", timeout: 30_000 });
+    await row.click({ button: "right" });
+    const entry = this.page.locator(".monaco-menu .action-label", { hasText: item }).first();
+    await entry.waitFor({ state: "visible", timeout: 10_000 });
+    await entry.click();
+  }
+
+  /** An action of the Runs view's title bar, by its label ("Stop"). */
+  viewAction(label) {
+    return this.page
+      .locator(
+        `.part.sidebar .title-actions .action-label[aria-label="${label}"], .part.sidebar .pane-header .action-label[aria-label="${label}"]`,
+      )
+      .first();
+  }
+
+  /** Whether a toolbar action is disabled (its enablement is false). */
+  async disabled(action) {
+    await action.waitFor({ state: "attached", timeout: 15_000 });
+    const [aria, cls] = await Promise.all([action.getAttribute("aria-disabled"), action.getAttribute("class")]);
+    return aria === "true" || /\bdisabled\b/.test(cls ?? "");
+  }
+
+  /** The page inside the (first) webview panel. */
+  webview() {
+    return this.page.frameLocator("iframe.webview").first().frameLocator("#active-frame");
+  }
+
   /** Text of the visible lines of the active editor (NBSPs made plain spaces). */
   async editorText() {
     const lines = this.page.locator(".editor-instance .monaco-editor .view-lines").first();

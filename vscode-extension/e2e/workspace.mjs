@@ -7,16 +7,14 @@ import path from "node:path";
 import { log } from "./tools.mjs";
 
 export const TRAIN_PAIR = "factorial";
-export const VAL_PAIR = "grade";
+/** Two val pairs: evaluating runs/small (batch size 1) takes two batches, so that it can be cancelled between. */
+export const VAL_PAIRS = ["grade", "clamp"];
 
 /** Copy one train and one val pair of the Viba dataset into `dir` with a manifest. */
 export function makeTinyDataset(repoRoot, dir) {
   const viba = path.join(repoRoot, "datasets", "viba");
   const manifest = JSON.parse(readFileSync(path.join(viba, "manifest.json"), "utf8"));
-  for (const [split, name] of [
-    ["train", TRAIN_PAIR],
-    ["val", VAL_PAIR],
-  ]) {
+  for (const [split, name] of [["train", TRAIN_PAIR], ...VAL_PAIRS.map((n) => ["val", n])]) {
     mkdirSync(path.join(dir, split), { recursive: true });
     for (const ext of [manifest.source_ext, manifest.target_ext]) {
       cpSync(path.join(viba, split, `${name}.${ext}`), path.join(dir, split, `${name}.${ext}`));
@@ -33,16 +31,16 @@ export function makeTinyDataset(repoRoot, dir) {
 }
 
 /** A fresh workspace (its path has a space and a non-ASCII letter on purpose). */
-export function makeWorkspace(root, repoRoot, env) {
+export function makeWorkspace(root, repoRoot, env, python) {
   const workspace = path.join(root, "wörk space");
   rmSync(root, { recursive: true, force: true });
-  rmSync(path.join(env.XDG_CACHE_HOME, "experience"), { recursive: true, force: true }); // the daemon's LLM cache
+  rmSync(path.dirname(env.EXPERIENCE_CACHE), { recursive: true, force: true }); // the daemon's LLM cache
   mkdirSync(path.join(workspace, "runs"), { recursive: true });
   makeTinyDataset(repoRoot, path.join(workspace, "tiny"));
   log("training runs/small with the CLI (local model, 1 step)");
   const started = Date.now();
   const cli = spawnSync(
-    "python3",
+    python,
     // Its own response cache: the daemon's training below must call the model, not reuse these answers.
     [
       "-m",
@@ -56,6 +54,8 @@ export function makeWorkspace(root, repoRoot, env) {
       "1",
       "--rows",
       "4",
+      "--batch-size",
+      "1",
       "--max-steps",
       "1",
       "--quiet",
@@ -108,7 +108,7 @@ export function patchRecords(runDir) {
     .flatMap((n) => JSON.parse(readFileSync(path.join(dir, n), "utf8")));
 }
 
-/** code-server's user settings: quiet, no trust prompt, review mode on, 1 epoch offered (plus `extra`). */
+/** code-server's user (and machine) settings: quiet, no trust prompt, review mode on, 1 epoch offered (plus `extra`). */
 export function writeUserSettings(userDataDir, extra = {}) {
   const settings = {
     "telemetry.telemetryLevel": "off",
@@ -131,4 +131,8 @@ export function writeUserSettings(userDataDir, extra = {}) {
   };
   mkdirSync(path.join(userDataDir, "User"), { recursive: true });
   writeFileSync(path.join(userDataDir, "User", "settings.json"), `${JSON.stringify(settings, null, 2)}\n`);
+  // A machine-overridable setting (experience.pythonPath) also in the remote (machine) settings of code-server.
+  const machine = Object.fromEntries(Object.entries(extra).filter(([key]) => key === "experience.pythonPath"));
+  mkdirSync(path.join(userDataDir, "Machine"), { recursive: true });
+  writeFileSync(path.join(userDataDir, "Machine", "settings.json"), `${JSON.stringify(machine, null, 2)}\n`);
 }

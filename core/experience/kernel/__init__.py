@@ -6,6 +6,7 @@ from .dispatcher import Kernel
 from .types import (
     Backend,
     BackendUnavailable,
+    BatchBackend,
     BudgetExceeded,
     Completion,
     KernelError,
@@ -19,6 +20,7 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "BackendUnavailable",
+    "BatchBackend",
     "Budget",
     "BudgetExceeded",
     "Completion",

@@ -6,20 +6,23 @@ import asyncio
 import logging
 import random
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from .cache import ResponseCache
 from .limiter import Limiter
-from .types import Backend, BudgetExceeded, Completion, KernelError, KernelTask, TransientError
+from .types import Backend, BatchBackend, BudgetExceeded, Completion, KernelError, KernelTask, TransientError
 from .usage import Budget, Usage
 
 log = logging.getLogger(__name__)
 _SELF_PRICED = frozenset({"claude-agent"})  # backends whose completions carry their own cost
+T = TypeVar("T")
+
 
 
 class Kernel:
@@ -64,16 +67,22 @@ class Kernel:
         With a cache, identical tasks in one batch cost one call (the copies count as cache
         hits). On the first error the other tasks are cancelled and that error is raised;
         on BudgetExceeded the calls already in flight are finished first (they are paid
-        for). Answers already received stay in the cache.
+        for). Answers already received stay in the cache. A BatchBackend gets the uncached
+        tasks in chunks of its ``max_batch``, one chunk at a time.
         """
         if self.cache is None:
+            if self._batching(tasks):
+                return await self._complete_batched(list(tasks), [None] * len(tasks))
             return await self._gather([self.complete(t) for t in tasks])
         keys = [t.cache_key(self.backend_id) for t in tasks]
         first: dict[str, int] = {}
         for index, key in enumerate(keys):
             first.setdefault(key, index)
         unique = sorted(first.values())
-        answers = await self._gather([self.complete(tasks[i]) for i in unique])
+        if self._batching(unique):
+            answers = await self._complete_batched([tasks[i] for i in unique], [keys[i] for i in unique])
+        else:
+            answers = await self._gather([self.complete(tasks[i]) for i in unique])
         by_key = {keys[i]: answer for i, answer in zip(unique, answers, strict=True)}
         results: list[Completion] = []
         for index, key in enumerate(keys):
@@ -97,7 +106,7 @@ class Kernel:
                 return hit
             self._reserve(task)
             try:
-                completion = await self._call_with_retries(task)
+                completion = await self._with_retries(partial(self.backend.complete, task), task.tag, self.timeout)
             finally:
                 with self._lock:
                     self._reserved -= 1
@@ -164,6 +173,52 @@ class Kernel:
         self.warnings.append(message)
 
 
+    def _batching(self, tasks: Sequence[object]) -> bool:
+        return len(tasks) > 1 and isinstance(self.backend, BatchBackend) and self.backend.max_batch > 1
+
+    async def _complete_batched(self, tasks: list[KernelTask], keys: list[str | None]) -> list[Completion]:
+        """Cache hits first, then the rest in backend batches; each task is reserved, recorded and cached alone."""
+        assert isinstance(self.backend, BatchBackend)
+        results = [self._lookup(key) for key in keys]
+        todo = [i for i, hit in enumerate(results) if hit is None]
+        for start in range(0, len(todo), self.backend.max_batch):
+            chunk = todo[start : start + self.backend.max_batch]
+            allowed, refused = await self._run_chunk(self.backend, [tasks[i] for i in chunk])
+            for i, completion in zip(chunk, allowed, strict=False):
+                self._record(completion)
+                if self.cache is not None and keys[i] is not None:
+                    self.cache.put(str(keys[i]), completion)
+                results[i] = completion
+            if refused is not None:
+                raise refused
+        return [r for r in results if r is not None]
+
+    async def _run_chunk(
+        self, backend: BatchBackend, chunk: list[KernelTask]
+    ) -> tuple[list[Completion], BudgetExceeded | None]:
+        """One backend batch of the chunk's leading tasks the budget allows; the refusal, if one was cut off."""
+        async with self._limiter:
+            batch: list[KernelTask] = []
+            refused: BudgetExceeded | None = None
+            for task in chunk:
+                try:
+                    self._reserve(task)
+                except BudgetExceeded as exc:
+                    refused = exc
+                    break
+                batch.append(task)
+            tag = ",".join(sorted({t.tag for t in batch if t.tag}))
+            timeout = None if self.timeout is None else self.timeout * len(batch)  # a batch may take B calls' time
+            call = partial(backend.complete_batch, batch)
+            try:
+                answers = await self._with_retries(call, tag, timeout) if batch else []
+            finally:
+                with self._lock:
+                    self._reserved -= len(batch)
+        if len(answers) != len(batch):
+            raise KernelError(f"{self.backend_id} answered {len(answers)} of a batch of {len(batch)} tasks")
+        return answers, refused
+
     async def _run_on_private_loop(self, batch: list[KernelTask]) -> list[Completion]:
         try:
             return await self.complete_many(batch)
@@ -229,12 +284,12 @@ class Kernel:
             self.usage.cost += cost
             self.usage.seconds += completion.seconds
 
-    async def _call_with_retries(self, task: KernelTask) -> Completion:
+    async def _with_retries(self, call: Callable[[], Awaitable[T]], tag: str, timeout: float | None) -> T:
         attempts = self.retries + 1
         last: BaseException | None = None
         for attempt in range(attempts):
             try:
-                return await asyncio.wait_for(self.backend.complete(task), self.timeout)
+                return await asyncio.wait_for(call(), timeout)
             except (TransientError, TimeoutError) as exc:
                 last = exc
                 if attempt + 1 == attempts:
@@ -243,16 +298,16 @@ class Kernel:
                 log.warning(
                     "%s call%s failed (%s); retry %d/%d in %.2f s",
                     self.backend_id,
-                    f" ({task.tag})" if task.tag else "",
-                    _describe(exc, self.timeout),
+                    f" ({tag})" if tag else "",
+                    _describe(exc, timeout),
                     attempt + 1,
                     self.retries,
                     delay,
                 )
                 await asyncio.sleep(delay)
         raise KernelError(
-            f"{self.backend_id} call{f' ({task.tag})' if task.tag else ''} failed after "
-            f"{attempts} attempts; last error: {_describe(last, self.timeout)}. "
+            f"{self.backend_id} call{f' ({tag})' if tag else ''} failed after "
+            f"{attempts} attempts; last error: {_describe(last, timeout)}. "
             "Check the backend, or raise Kernel(timeout=..., retries=...)."
         ) from last
 

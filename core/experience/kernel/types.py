@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -102,6 +103,17 @@ class Backend(Protocol):
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """Return the USD price of a call with these token counts (0.0 when free or unknown)."""
+        ...
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    """A backend that answers several tasks in one call (the local llama.cpp backend: one multi-sequence batch)."""
+
+    max_batch: int
+
+    async def complete_batch(self, tasks: Sequence[KernelTask]) -> list[Completion]:
+        """Answer every task (results in task order); ``Completion.seconds`` is each task's share of the call."""
         ...
 
 

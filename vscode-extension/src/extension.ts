@@ -10,6 +10,8 @@ import { EntryFileSystem } from "./features/entries";
 import { RestartGate } from "./features/restartGate";
 import { EntryRevealer } from "./features/reveal";
 import { Review, type PatchTarget } from "./features/review";
+import { MergeRuns } from "./features/merge";
+import { Playground } from "./features/playground";
 import { Rollback, type RollbackArgs } from "./features/rollback";
 import { canonical, Runs } from "./features/runs";
 import { secretEnv, setApiKey } from "./features/secrets";
@@ -29,6 +31,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const tree = new RunsTree(d, runs, rv);
   const training = new Training(d, runs, rv);
   const chart = new LossChart(runs);
+  const playground = new Playground(d, (title) => training.pickRun(title, false));
+  const merge = new MergeRuns(d, runs, () => tree.refresh());
   const rollback = new Rollback(d, runs, files, tree, (title) => training.pickRun(title, false));
   const gate = new RestartGate(d, runs);
   const view = vscode.window.createTreeView("experience.runs", { treeDataProvider: tree, showCollapseAll: true });
@@ -58,6 +62,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     command("experience.acceptPatch", (target?: PatchTarget) => rv.decide(target, true)),
     command("experience.rejectPatch", (target?: PatchTarget) => rv.decide(target, false)),
     command("experience.rollback", (args?: RollbackArgs) => rollback.run(args)),
+    command("experience.tryModel", (args?: { runDir?: string }) => playground.open(args)),
+    command("experience.mergeRuns", () => merge.run()),
+    playground,
     command("experience.showLossChart", (arg?: { runDir?: string }) =>
       chart.show(arg?.runDir ? canonical(arg.runDir) : (runs.active ?? runs.list()[0])),
     ),

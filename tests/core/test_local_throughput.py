@@ -193,7 +193,7 @@ def test_grammar_constrains_single_and_batched_answers(local_backend: Any) -> No
 @pytest.mark.llm
 def test_bad_grammar_is_a_kernel_error_naming_the_fix(local_backend: Any) -> None:
     bad = KernelTask.chat("Count.", max_tokens=4, grammar="root ::= [0-9")
-    with pytest.raises(KernelError, match="could not parse the task's GBNF grammar.*root ::="):
+    with pytest.raises(KernelError, match=r"could not parse the task's GBNF grammar.*root ::="):
         local_backend._complete_sync(bad)
     with pytest.raises(KernelError, match="GBNF"):
         local_backend.complete_batch_sync([bad, KernelTask.chat("Count.", max_tokens=4)])

@@ -206,3 +206,36 @@ def test_kernel_runs_a_step_through_the_batched_path(local_backend: Any) -> None
     results = asyncio.run(kernel.complete_many(tasks))
     assert kernel.usage.calls == 3 and all(r.text for r in results)
     assert kernel.usage.completion_tokens == sum(r.completion_tokens for r in results)
+
+
+# -- the bench figures ---------------------------------------------------------------------------
+
+
+def test_floor_ratio_divides_step_seconds_by_the_tokens_at_raw_rates() -> None:
+    from experience.bench.throughput import floor_figures
+
+    cold = [{"n": 4, "seconds": 8.0, "prompt_tokens": 1200, "completion_tokens": 200, "loss": 0.5}] * 2
+    legacy = [{"n": 4, "seconds": 16.0, "prompt_tokens": 1200, "completion_tokens": 200, "loss": 0.5}] * 2
+    rates = {"prefill_tok_s": 300.0, "decode_tok_s": 50.0, "threads": 2, "prefill_tok_s_trials": [300.0]}
+    rates |= {"decode_tok_s_trials": [50.0], "prompt_tokens": 300, "decode_tokens": 64}
+    figures, details = floor_figures(cold, legacy, rates)
+    by_name = {f["name"]: f for f in figures}
+    ratio = by_name["step time / token floor (s per sample per step over its tokens at the raw rates)"]
+    assert ratio["value"] == pytest.approx(2.0 / (300 / 300 + 50 / 50))  # 2 s per sample over a 2 s floor
+    assert ratio["ok"] is True and ratio["target"] == "<= 1.3"
+    assert by_name["seconds per sample per step before batching"]["value"] == 4.0
+    assert details["before_floor_ratio"] == 2.0 and details["same_step_losses"] is True
+    no_rates, _ = floor_figures(cold, None, None)
+    assert no_rates[-1]["value"] is None and "not the in-process" in no_rates[-1]["note"]
+
+
+def test_batch_figure_compares_one_batch_with_one_call_at_a_time() -> None:
+    from experience.bench.throughput import batch_figures, translate_tasks
+
+    tasks = translate_tasks(ROOT / "datasets" / "viba")
+    assert len(tasks) == 8 and len({t.messages[-1].content for t in tasks}) == 8
+    assert len({t.messages[:-1] for t in tasks}) == 1  # system prompt and shot shared: the prefix every call reuses
+    backend = BatchScripted(echo, max_batch=8)
+    figures, details = batch_figures(Kernel(backend), tasks)
+    assert backend.batches == [2, 8]  # the warm-up, then the measured batch; the rest went one at a time
+    assert details["identical_answers"] == 8 and figures[0]["name"] == "batch of 8 / 8 sequential calls"

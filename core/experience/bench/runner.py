@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experience.bench import baselines, peer, system
+from experience.bench import baselines, peer, system, throughput
 from experience.bench.common import machine, peak_rss_mb, versions, write_subset
 from experience.bench.learning import VARIANT_SETS, VARIANTS, Lab, LearnPlan, Variant, learn
 from experience.bench.ledger import CountingKernel
@@ -110,8 +110,13 @@ def run_bench(
         finally:
             growth_kernel.close()
         figures += growth
+        log("system: local model throughput: token rates, step floor, batch of 8, the steps before batching")
+        speed, speed_details = throughput.measure(
+            options.backend, root / plan.path, work / "system", plan, options.system_steps
+        )
+        figures += speed
         peaks["of the bench after the training steps"] = peak_rss_mb()
-        details: dict[str, Any] = {"overhead": overhead, "prompt_growth": growth_details}
+        details: dict[str, Any] = {"overhead": overhead, "prompt_growth": growth_details, "throughput": speed_details}
         result["system"] = {"figures": figures, "details": details}
         checkpoint(result)
         if options.quick:

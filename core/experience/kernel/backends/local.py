@@ -103,6 +103,18 @@ class LocalBackend:
                     closer()
                 self._llm = None
 
+    def token_rates(self, task: KernelTask, decode: int = 64, trials: int = 3) -> dict[str, Any]:
+        """Raw prefill and decode tok/s of this model at this backend's threads, on the rendered prompt of `task`."""
+        from .rates import token_rates
+
+        with self._lock:
+            llm = self._load()
+            if self._chat_formatter(llm) is not None:
+                tokens = list(self._request(llm, task).tokens)
+            else:
+                tokens = llm.tokenize("\n".join(m.content for m in task.messages).encode("utf-8"))
+            return token_rates(llm, tokens, decode, trials)
+
     def _load(self) -> Any:
         if self._llm is None:
             try:

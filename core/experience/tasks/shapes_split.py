@@ -85,10 +85,11 @@ def build_split(seed: int = 0) -> tuple[dict[str, Split], list[tuple[str, str]]]
     return named, held
 
 GRAMMAR_FILE = "shapes.gbnf"
-GRAMMAR = """# Shapes answers: one shape as a list of integers, like [4, 16] ([] for a scalar).
+GRAMMAR = """# Shapes answers: one shape as a list of integers, like [4, 16] ([] for a scalar). Bounded (at most 8
+# dimensions of at most 6 digits, written as nested optionals) so that a small model decoding under it ends.
 
-root ::= "[" (dim (", " dim)*)? "]" "\\n"?
-dim  ::= "0" | [1-9] [0-9]*
+root ::= "[" (dim (", " dim (", " dim (", " dim (", " dim (", " dim (", " dim (", " dim)?)?)?)?)?)?)?)? "]" "\\n"?
+dim  ::= "0" | [1-9] ([0-9] ([0-9] ([0-9] ([0-9] ([0-9])?)?)?)?)?
 """
 
 

@@ -71,3 +71,20 @@ def test_grammar_on_without_a_dataset_grammar_exits_2_and_creates_nothing(
     assert not run.exists()
     assert train(write_dataset(tmp_path), run) == 0  # the default: off, as the dataset has no grammar
     assert json.loads((run / "run.json").read_text())["config"]["grammar"] == "off"
+
+
+@pytest.mark.llm
+def test_eval_of_the_viba_dataset_prints_valid_with_the_local_model(
+    tmp_path: Path, local_model_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`experience eval --run-dir R --dataset <viba> --json` as a user runs it (2 val pairs, zero-shot, grammar on)."""
+    from experience.bench.common import write_subset
+    from experience.tasks.dataset import load_dataset
+
+    dataset = write_subset(load_dataset(ROOT / "datasets" / "viba"), tmp_path / "viba", {"train": 2, "val": 2}, 0)
+    run = tmp_path / "run"
+    args = ["eval", "--run-dir", str(run), "--dataset", str(dataset), "--json", "--quiet"]
+    assert cli.main([*args, "--cache", str(tmp_path / "cache.sqlite")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"loss", "exact", "valid", "n"} and result["n"] == 2 and 0.0 <= result["valid"] <= 1.0
+    assert json.loads((run / "run.json").read_text())["config"]["grammar"] == "on"  # viba names a grammar

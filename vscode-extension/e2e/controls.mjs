@@ -47,6 +47,7 @@ export async function contextMenuTrain(ui, name) {
   await ui.answer("Epochs", "2"); // the run's own backend: no Backend pick comes first
   await ui.waitOrFail(ui.toast(`Training ${name} · local`), 30_000);
   await until(async () => !(await ui.disabled(ui.viewAction("Stop"))), 15_000, "Stop was not enabled while training");
+  await ui.page.locator(".part.sidebar").first().hover(); // the view's title actions show on hover
   await ui.shot("context-menu-train-stop-enabled");
   await ui.viewAction("Stop").click();
   await ui.waitOrFail(ui.toast(new RegExp(`Training ${name}: (stopped at step|step) \\d+`)), 5 * MINUTE);
@@ -85,6 +86,8 @@ export async function chartAfterHideShow(ui, name) {
   await ui.contextMenu(new RegExp(`^${name}`), /^Show Loss Chart$/);
   await ui.page.locator("iframe.webview").first().waitFor({ state: "attached", timeout: 20_000 });
   const first = await chartTable(ui);
+  const calls = async () => Number(/(\d+) LLM calls/.exec(await ui.webview().locator("#summary").innerText())?.[1] ?? NaN);
+  const callsBefore = await calls();
   await ui.shot("loss-chart");
   // Hide it: another editor in its group.
   await ui.page
@@ -108,12 +111,13 @@ export async function chartAfterHideShow(ui, name) {
     async () => {
       const text = await chartTable(ui).catch(() => "");
       const val = /val\s+\d+\s+(\d\.\d{4})/.exec(text);
-      return val && Math.abs(Number(val[1]) - loss) < 0.0006 ? text : undefined;
+      const fresh = (await calls().catch(() => NaN)) > callsBefore; // the evaluation's calls are counted
+      return fresh && val && Math.abs(Number(val[1]) - loss) < 0.0006 ? text : undefined;
     },
     30_000,
-    `the chart shown again does not hold the evaluation's val loss ${loss}`,
+    `the chart shown again does not hold the evaluation (val loss ${loss}, more than ${callsBefore} calls)`,
   );
-  log(`chart table before: ${first.replace(/\s+/g, " ")} | after: ${shown.replace(/\s+/g, " ")}`);
+  log(`chart before: ${callsBefore} calls, ${first.replace(/\s+/g, " ")} | after: ${shown.replace(/\s+/g, " ")}`);
   await ui.shot("loss-chart-shown-again");
   return loss;
 }

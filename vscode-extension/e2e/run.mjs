@@ -138,5 +138,8 @@ async function main() {
 
 main().then(
   () => process.exit(0),
-  () => process.exit(1),
+  (error) => {
+    log(`FAILED: ${error?.stack ?? error}`);
+    process.exit(1);
+  },
 );

@@ -144,9 +144,11 @@ export async function scenario(ui, workspace, serverPid, python) {
     30_000,
     "the pending change's preview (the diff's right side) stayed empty",
   );
+  // The Runs view follows the active editor: the diff's entry is revealed, its file row shown and selected.
+  const fileRow = ui.treeRow(new RegExp(`^${escapeRegExp(targetName)}`)).first();
+  await fileRow.waitFor({ state: "visible", timeout: 15_000 });
   await ui.shot("gradient-diff");
-  await ui.clickTree(entryRow(patch.row));
-  await ui.clickTree(new RegExp(`^${escapeRegExp(targetName)}`));
+  await fileRow.click();
   const lens = page.locator(".codelens-decoration", { hasText: "pending change" }).first();
   await lens.waitFor({ state: "visible", timeout: 30_000 });
   await ui.shot("entry-codelens");

@@ -22,6 +22,7 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly staged = new Map<string, Promise<PatchInfo[]>>();
   private readonly previews = new Map<string, Promise<PatchPreview>>(); // patch id -> the daemon's preview
   private readonly conflictsShown = new Set<string>();
+  private generation = 0;
   private readonly emitter = new vscode.EventEmitter<void>();
   private readonly removedLine = vscode.window.createTextEditorDecorationType({
     isWholeLine: true,
@@ -137,6 +138,7 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
 
   /** Mark, in every visible entry editor (not a diff editor's side), the lines its first pending patch removes or adds. */
   async decorate(): Promise<void> {
+    const generation = ++this.generation; // a later call (tabs changed meanwhile) wins over this one
     for (const editor of vscode.window.visibleTextEditors) {
       const p = entryOf(editor.document.uri);
       if (!p || p.patch !== undefined) {
@@ -165,6 +167,13 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
         }
       } catch {
         // the daemon could not preview it (the run is gone, say): no marks
+      }
+      if (generation !== this.generation) {
+        return;
+      }
+      if (inDiffEditor(editor)) {
+        removed = [];
+        added = [];
       }
       editor.setDecorations(this.removedLine, removed);
       editor.setDecorations(this.addedLines, added);
@@ -255,13 +264,17 @@ export class Review implements vscode.CodeLensProvider, vscode.Disposable {
 
 /** Whether an editor is a side of a diff editor (its group's active tab is a diff): no decorations there. */
 export function inDiffEditor(editor: vscode.TextEditor): boolean {
-  const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === editor.viewColumn);
-  const input = group?.activeTab?.input;
-  if (!(input instanceof vscode.TabInputTextDiff)) {
-    return false;
-  }
   const uri = editor.document.uri.toString();
-  return input.original.toString() === uri || input.modified.toString() === uri;
+  const shows = (input: unknown) =>
+    input instanceof vscode.TabInputTextDiff && (input.original.toString() === uri || input.modified.toString() === uri);
+  const active = vscode.window.tabGroups.all.map((g) => ({ column: g.viewColumn, input: g.activeTab?.input }));
+  const own = active.find((a) => a.column === editor.viewColumn);
+  if (own) {
+    return shows(own.input);
+  }
+  // No group for its column (a diff side may report none): a diff shows it and no plain editor does.
+  const plain = active.some((a) => a.input instanceof vscode.TabInputText && a.input.uri.toString() === uri);
+  return !plain && active.some((a) => shows(a.input));
 }
 
 /** The entry (or patch view) an `experience:` URI names; undefined for other URIs. */

@@ -170,12 +170,12 @@ export class Training {
             progress.report({ message: value.message, increment: pct !== undefined ? Math.max(0, pct - last) : undefined });
             last = pct ?? last;
           });
-          const stop = cancel.onCancellationRequested(() => {
-            this.daemon.request("experience/cancel", { runDir }).catch((error) => this.daemon.log.warn(`cancel: ${errorText(error)}`));
-          });
+          let finished = false;
+          const stop = cancel.onCancellationRequested(() => void this.cancelUntilTaken(runDir, () => finished));
           try {
             return await this.daemon.request(method, { ...params, workDoneToken: token } as ParamsOf<M>);
           } finally {
+            finished = true;
             follow.dispose();
             stop.dispose();
           }
@@ -185,6 +185,22 @@ export class Training {
       this.runs.setJob(runDir, undefined);
       this.review.invalidate(runDir);
     }
+  }
+
+  /** Ask the daemon to stop the run's job; a job not started yet (the daemon still loading) is asked again. */
+  async cancelUntilTaken(runDir: string, finished: () => boolean, retryMs = 500, tries = 40): Promise<boolean> {
+    for (let i = 0; i < tries && !finished(); i++) {
+      try {
+        if ((await this.daemon.request("experience/cancel", { runDir })).cancelled) {
+          return true;
+        }
+      } catch (error) {
+        this.daemon.log.warn(`cancel: ${errorText(error)}`);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, retryMs));
+    }
+    return false;
   }
 
   private async finished(what: string, result: TrainResult): Promise<void> {

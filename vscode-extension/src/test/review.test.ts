@@ -158,3 +158,27 @@ test("a preview that Accept would refuse is reported once", async () => {
     ["Pending change 1:2:1 cannot be accepted: no longer applies"],
   );
 });
+
+test("a decoration pass overtaken by a later one (the diff opened meanwhile) sets nothing: the diff side stays clean", async () => {
+  const { review, daemon } = setup([patch("1:2:1", 2)]);
+  daemon.on("experience/previewPatch", async (p) => {
+    await new Promise((r) => setTimeout(r, 20)); // the daemon answers slowly
+    return {
+      patch: patch(p.patchId, 2),
+      text: "def f():\n    return 1\n",
+      version: 3,
+      outcome: "applied",
+      rejectedHunks: [],
+      conflict: null,
+    };
+  });
+  const entry = entryUri({ runDir, row: 2, column: "key" }, "key.py") as unknown as Uri;
+  const view = entryUri({ runDir, row: 2, column: "key", patch: "1:2:1", step: 1, side: "after" }, "key.py") as unknown as Uri;
+  const side = editor(entry, "def f():\n", 1);
+  window.visibleTextEditors = [side];
+  window.tabGroups.all = [{ viewColumn: 1, activeTab: { input: new TabInputText(entry) } }];
+  const early = review.decorate(); // started while the entry was a plain editor
+  window.tabGroups.all = [{ viewColumn: 1, activeTab: { input: new TabInputTextDiff(entry, view) } }];
+  await Promise.all([early, review.decorate()]);
+  assert.ok(side.set.length > 0 && side.set.every((d) => d.options.length === 0), "no marks on the diff's side");
+});

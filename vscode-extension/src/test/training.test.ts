@@ -215,3 +215,18 @@ test("Stop cancels the one busy run; Evaluate reports loss, exact and n", async 
 test("canonical names a new run under its real (symlink-free) parent", () => {
   assert.equal(canonical(path.join(workspace, "a", "b")), path.join(workspace, "a", "b"));
 });
+
+test("Cancel pressed before the daemon has the job (still loading) is sent again until it is taken", async () => {
+  let calls = 0;
+  const daemon = new FakeDaemon().on("experience/cancel", () => ({ cancelled: ++calls >= 3 }));
+  const training = new Training(daemon.asDaemon(), fakeRuns([]).runs, review);
+  assert.equal(await training.cancelUntilTaken("/runs/a", () => false, 1), true);
+  assert.equal(calls, 3);
+  let done = false;
+  const never = new FakeDaemon().on("experience/cancel", () => {
+    done = true; // the job ends meanwhile: no more asking
+    return { cancelled: false };
+  });
+  assert.equal(await new Training(never.asDaemon(), fakeRuns([]).runs, review).cancelUntilTaken("/runs/a", () => done, 1), false);
+  assert.equal(never.requests.length, 1);
+});

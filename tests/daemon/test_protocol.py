@@ -14,7 +14,7 @@ from experience_daemon.protocol import ERROR_CODES, METHODS, ParamsError, decode
 
 REQUESTS = {
     "openRun", "closeRun", "listEntries", "readEntry", "writeEntry", "train", "step", "cancel", "status",
-    "evaluate", "patches", "acceptPatch", "rejectPatch", "rollback",
+    "evaluate", "patches", "previewPatch", "acceptPatch", "rejectPatch", "rollback", "infer", "mergeRuns",
 }  # fmt: skip
 
 

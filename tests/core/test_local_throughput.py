@@ -208,6 +208,16 @@ def test_kernel_runs_a_step_through_the_batched_path(local_backend: Any) -> None
     assert kernel.usage.completion_tokens == sum(r.completion_tokens for r in results)
 
 
+@pytest.mark.llm
+def test_token_rates_measure_and_leave_the_backend_answering_alike(local_backend: Any) -> None:
+    task = translate_prompts(1)[0]
+    before = local_backend._complete_sync(task).text
+    rates = local_backend.token_rates(task, decode=8, trials=2)
+    assert rates["prefill_tok_s"] > 0 and rates["decode_tok_s"] > 0 and len(rates["decode_tok_s_trials"]) == 2
+    assert rates["prompt_tokens"] == local_backend._complete_sync(task).prompt_tokens
+    assert rates["threads"] == local_backend.n_threads
+    assert local_backend._complete_sync(task).text == before
+
 # -- the bench figures ---------------------------------------------------------------------------
 
 

@@ -100,3 +100,19 @@ def test_grammar_on_without_a_dataset_grammar_warns_and_decodes_free(tmp_path: P
     trainer.evaluate(dataset.split("val"))
     assert any(isinstance(e, Log) and "names no grammar" in e.message for e in seen)
     assert all(t.grammar is None for t in backend.calls)
+
+
+def test_under_a_grammar_the_answer_gets_the_runs_whole_token_limit(tmp_path: Path) -> None:
+    """A grammar bounds the answer; an example-sized limit would cut constrained answers (and make them invalid)."""
+    backend = ScriptedBackend(copying_translator)
+    trainer = _trainer(tmp_path, _dataset(tmp_path), backend, max_tokens=200)
+    trainer.train(1)
+    trainer.evaluate(trainer.dataset.split("val"))
+    shot = [t for t in backend.calls if t.tag == "translate" and len(t.messages) > 2]
+    assert shot and {t.max_tokens for t in shot} == {200}
+    free = ScriptedBackend(copying_translator)
+    other = _trainer(tmp_path / "free", _dataset(tmp_path / "free"), free, max_tokens=200, grammar="off")
+    other.train(1)
+    other.evaluate(other.dataset.split("val"))
+    limits = {t.max_tokens for t in free.calls if t.tag == "translate" and len(t.messages) > 2}
+    assert limits and max(limits) < 200  # without a grammar: ~2x the longest example

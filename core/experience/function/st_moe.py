@@ -54,7 +54,8 @@ def translate_task(spec: MoeSpec, rows: list[tuple[str | None, str | None, str |
     """Chat task: retrieved (key, value) pairs as user/assistant turns, best match last, then the source."""
     shots = tuple((k.rstrip("\n"), v.rstrip("\n")) for _, k, v in reversed(rows) if k and v)
     longest = max((len(v) for _, v in shots), default=0)
-    limit = min(spec.max_tokens, 32 + longest) if shots else spec.max_tokens  # ~2x the longest example
+    # ~2x the longest example; under a grammar the grammar bounds the answer, so only the run's cap applies
+    limit = min(spec.max_tokens, 32 + longest) if shots and spec.grammar is None else spec.max_tokens
     return KernelTask.chat(
         source.rstrip("\n"),
         system=render("translate_system", task_prompt=spec.task_prompt),

@@ -44,7 +44,7 @@ export async function contextMenuTrain(ui, name) {
   await ui.command("Experience: Focus on Runs View");
   await expectStopDisabled(ui, "before training");
   await ui.contextMenu(new RegExp(`^${name}`), /^Train$/);
-  await ui.answer("Epochs", "2"); // the run's own backend: no Backend pick comes first
+  await ui.answer("Epochs", "5"); // the run's own backend: no Backend pick comes first; Stop ends it early
   await ui.waitOrFail(ui.toast(`Training ${name} · local`), 30_000);
   await until(async () => !(await ui.disabled(ui.viewAction("Stop"))), 15_000, "Stop was not enabled while training");
   await ui.page.locator(".part.sidebar").first().hover(); // the view's title actions show on hover

@@ -1,5 +1,7 @@
 /** Context keys for menus and enablement: `experience.training` (a job of this window runs) and
  * `experience.hasPending` (a known run has staged patches; asked only once the daemon runs: it starts lazily). */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import * as vscode from "vscode";
 
 import type { Daemon } from "../client/daemon";
@@ -19,6 +21,7 @@ export class ContextKeys implements vscode.Disposable {
     private readonly runs: Pick<Runs, "running" | "list" | "onDidChange">,
     private readonly review: Pick<Review, "stagedPatches" | "onDidChangeCodeLenses">,
     private readonly delayMs = 200,
+    private readonly created = (runDir: string) => existsSync(path.join(runDir, "run.json")), // not a run being made
   ) {
     this.subscriptions = [
       runs.onDidChange(() => this.schedule()),
@@ -40,12 +43,15 @@ export class ContextKeys implements vscode.Disposable {
     let pending = false;
     if (this.daemon.running) {
       const counts = await Promise.all(
-        this.runs.list().map((runDir) =>
-          this.review.stagedPatches(runDir).then(
-            (p) => p.length,
-            () => 0,
+        this.runs
+          .list()
+          .filter(this.created)
+          .map((runDir) =>
+            this.review.stagedPatches(runDir).then(
+              (p) => p.length,
+              () => 0,
+            ),
           ),
-        ),
       );
       pending = counts.some((n) => n > 0);
     }

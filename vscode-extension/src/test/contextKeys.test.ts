@@ -16,7 +16,7 @@ function setup(running: boolean) {
   const lenses = new EventEmitter<void>();
   const state = new EventEmitter<string>();
   const daemon = { running, onDidChangeState: state.event };
-  const runs = { running: () => busy, list: () => ["/runs/a", "/runs/b"], onDidChange: changed.event };
+  const runs = { running: () => busy, list: () => ["/runs/a", "/runs/b", "/runs/new"], onDidChange: changed.event };
   const review = {
     stagedPatches: async (runDir: string) => {
       asked.push(runDir);
@@ -24,7 +24,7 @@ function setup(running: boolean) {
     },
     onDidChangeCodeLenses: lenses.event,
   };
-  const keys = new ContextKeys(daemon as never, runs as never, review as never, 1);
+  const keys = new ContextKeys(daemon as never, runs as never, review as never, 1, (runDir) => runDir !== "/runs/new");
   return { keys, busy, staged, asked, changed, lenses };
 }
 
@@ -50,13 +50,14 @@ test("experience.hasPending: any known run with staged patches; not asked before
   assert.deepEqual(idle.asked, [], "the daemon is not started to compute a context key");
   idle.keys.dispose();
 
-  const { keys, staged, lenses } = setup(true);
+  const { keys, staged, lenses, asked } = setup(true);
   await settle();
   assert.equal(mock.contexts[HAS_PENDING], false);
   staged.set("/runs/b", 2);
   lenses.fire();
   await settle();
   assert.equal(mock.contexts[HAS_PENDING], true);
+  assert.ok(!asked.includes("/runs/new"), "a run being created (no run.json yet) is not asked about");
   keys.dispose();
 });
 

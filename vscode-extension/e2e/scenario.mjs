@@ -174,9 +174,10 @@ export async function scenario(ui, workspace, serverPid, python) {
   await ui.shot("patch-accepted");
   log(`accepted ${accepted.id}: ${target} now has ${after.length} characters, as previewed`);
 
-  // 3b. Train runs/e2e further from its context menu; Stop is enabled only while it trains.
+  // 3b. Train runs/small further from its context menu (not in review mode: each step changes the prompts, so
+  // the model is called and it takes a while); Stop is enabled only while it trains.
   t = Date.now();
-  await contextMenuTrain(ui, "e2e");
+  await contextMenuTrain(ui, "small");
   mark("contextMenuTrainAndStopSeconds", t);
 
   // 4. A crashed daemon is reported and restarted; 'Experience: Restart Daemon' brings a fresh one.

@@ -4,10 +4,11 @@ Usage: python bench/bench_ray.py [--out bench/results/ray.json] [--steps 3] [--b
 
 Each configuration trains a fresh run on the viba dataset (the same seed, so the same batches) with the real
 local model (SmolLM2-135M, llama.cpp) and no response cache, so every call is a real LLM call. Each backend
-is warmed up (model loaded) before timing. Configurations: in-process with 1 and 2 llama.cpp threads, Ray
-with 1 worker and with 2 workers (1 thread each; one worker per core). From the 2-worker run: calls per second
-of this node, calls per training sample, and the nodes needed to train 100,000 samples per epoch in 1, 8 and
-24 hours. The machine is shared: the script waits while an `experience bench` runs (unless --no-wait).
+is warmed up (model loaded) before timing. Answers are unconstrained (grammar "off": GBNF decoding is a
+separate cost). Configurations: in-process with 1 and 2 llama.cpp threads, Ray with 1 worker and with
+2 workers (1 thread each; one worker per core). From the 2-worker run: calls per second of this node, calls
+per training sample, and the nodes needed to train 100,000 samples per epoch in 1, 8 and 24 hours. The
+machine is shared: the script waits while an `experience bench` runs (unless --no-wait).
 """
 
 from __future__ import annotations
@@ -39,11 +40,16 @@ HOURS = (1, 8, 24)
 def wait_for_quiet_machine(poll: float = 60.0) -> float:
     """Sleep while another `experience bench` runs the local model; the seconds waited."""
     waited = 0.0
-    while subprocess.run(["pgrep", "-f", "experience bench"], capture_output=True).returncode == 0:
+    while other_bench_running():
         sys.stderr.write(f"an `experience bench` is running; waiting ({waited:.0f} s so far)\n")
         time.sleep(poll)
         waited += poll
     return waited
+
+
+def other_bench_running() -> bool:
+    """True while an `experience bench` runs (it shares these cores)."""
+    return subprocess.run(["pgrep", "-f", "experience bench"], capture_output=True).returncode == 0
 
 
 def measure(name: str, executor: str, workers: int, threads: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -62,7 +68,7 @@ def measure(name: str, executor: str, workers: int, threads: int, args: argparse
         config = RunConfig(
             dataset=str(dataset.path), source_ext=dataset.source_ext, target_ext=dataset.target_ext,
             task_prompt=dataset.task_prompt, rows=32, batch_size=args.batch_size, seed=0,
-            query=dataset.query or "llm", executor=executor, workers=workers,
+            query=dataset.query or "llm", executor=executor, workers=workers, grammar="off",
         )
         run = RunDir.create(Path(folder) / "run", config)
         trainer = Trainer(run, dataset, kernel)
@@ -83,6 +89,7 @@ def measure(name: str, executor: str, workers: int, threads: int, args: argparse
     calls = sum(s["calls"] for s in steps)
     return {
         "executor": executor, "workers": workers, "threads_per_worker": threads,
+        "load_average_1min_after": round(os.getloadavg()[0], 2), "other_bench_running_after": other_bench_running(),
         "setup_seconds": round(setup, 2), "steps": steps,
         "mean_step_seconds": round(seconds / len(steps), 3),
         "calls_per_second": round(calls / seconds, 3), "calls_per_worker": served,
@@ -115,13 +122,17 @@ def main() -> int:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a running `experience bench`")
     args = parser.parse_args()
     waited = 0.0 if args.no_wait else wait_for_quiet_machine()
+    busy, load = other_bench_running(), round(os.getloadavg()[0], 2)
     configs = [("inprocess-1t", "inprocess", 1, 1), ("inprocess-2t", "inprocess", 1, 2),
                ("ray-1w", "ray", 1, 1), ("ray-2w", "ray", 2, 1)]
     results = {name: measure(name, executor, workers, threads, args) for name, executor, workers, threads in configs}
     one, two = results["ray-1w"]["mean_step_seconds"], results["ray-2w"]["mean_step_seconds"]
     out = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "waited_seconds": waited},
-        "model": "SmolLM2-135M-Instruct Q4_1 (llama.cpp), no response cache",
+        "machine": {
+            "cpus": os.cpu_count(), "python": platform.python_version(), "waited_seconds": waited,
+            "other_bench_running_at_start": busy, "load_average_1min_at_start": load,
+        },
+        "model": "SmolLM2-135M-Instruct Q4_1 (llama.cpp), no response cache, no grammar",
         "dataset": "viba", "steps": args.steps, "batch_size": args.batch_size,
         "runs": results,
         "speedup_2_workers_vs_1": round(one / two, 3),

@@ -120,12 +120,17 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a running `experience bench`")
+    parser.add_argument("--skip", nargs="*", default=[], help="configurations to leave out (e.g. inprocess-2t)")
     args = parser.parse_args()
     waited = 0.0 if args.no_wait else wait_for_quiet_machine()
     busy, load = other_bench_running(), round(os.getloadavg()[0], 2)
     configs = [("inprocess-1t", "inprocess", 1, 1), ("inprocess-2t", "inprocess", 1, 2),
                ("ray-1w", "ray", 1, 1), ("ray-2w", "ray", 2, 1)]
-    results = {name: measure(name, executor, workers, threads, args) for name, executor, workers, threads in configs}
+    results = {
+        name: measure(name, executor, workers, threads, args)
+        for name, executor, workers, threads in configs
+        if name not in args.skip or name.startswith("ray-")
+    }
     one, two = results["ray-1w"]["mean_step_seconds"], results["ray-2w"]["mean_step_seconds"]
     out = {
         "machine": {

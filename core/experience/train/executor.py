@@ -38,10 +38,8 @@ def executor_backend(
     base_url: str | None,
     factory: Callable[[], Backend] | None = None,
 ) -> tuple[Backend, int]:
-    """The backend a kernel should call and the concurrency that keeps every worker busy.
-
-    `factory` replaces the named backend (tests); with Ray it must be importable by the workers.
-    """
+    """The backend a kernel should call and the concurrency that keeps every worker busy."""
+    # `factory` replaces the named backend (tests); with Ray the workers import it by name
     problems = executor_problems(executor, workers)
     if problems:
         raise RunError("; ".join(problems))

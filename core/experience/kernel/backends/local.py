@@ -52,7 +52,7 @@ class LocalBackend:
         *,
         n_threads_batch: int | None = None,
         max_batch: int = 8,
-        batch_seq_ctx: int = 2048,
+        batch_seq_ctx: int = 1024,
     ) -> None:
         path = Path(model_path) if model_path is not None else default_model_path()
         if not path.is_file():

@@ -117,8 +117,19 @@ export class Ui {
     return row;
   }
 
-  /** Right-click a row of the Runs view and pick `item` from its context menu. */
+  /** Collapse every node of the Runs view (its "Collapse All" title action), so that the runs are all in sight. */
+  async collapseTree() {
+    await this.page.locator(".part.sidebar").first().hover();
+    const action = this.viewAction("Collapse All");
+    if ((await action.count()) > 0 && (await action.isVisible())) {
+      await action.click();
+      await this.page.waitForTimeout(300);
+    }
+  }
+
+  /** Right-click a row of the Runs view (a run: the tree is collapsed first) and pick `item` from its context menu. */
   async contextMenu(rowText, item) {
+    await this.collapseTree();
     const row = this.treeRow(rowText).first();
     await row.waitFor({ state: "visible", timeout: 30_000 });
     await row.click({ button: "right" });

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from doubles import ScriptedBackend
-from experience.kernel import BackendUnavailable, Kernel, KernelError, KernelTask, TransientError
+from experience.kernel import BackendUnavailable, Completion, Kernel, KernelError, KernelTask, TransientError
 from experience.kernel.remote import RAY_INSTALL, BackendSpec, RayBackend, require_ray
 from experience.tasks.dataset import load_dataset
 from experience.train.executor import executor_backend, executor_choice, executor_problems
@@ -28,6 +28,21 @@ PAIRS_8 = {"train": {**PAIRS["train"], **RENAMED}, "val": PAIRS["val"]}  # two b
 def copying() -> ScriptedBackend:
     """The workers' backend: the scripted copying translator (imported by name in each worker)."""
     return ScriptedBackend(copying_translator)
+
+
+class BatchingBackend(ScriptedBackend):
+    """The copying translator as a batching backend (like llama.cpp's multi-sequence batch), 4 tasks a call."""
+
+    max_batch = 4
+
+    async def complete_batch(self, tasks: Sequence[KernelTask]) -> list[Completion]:
+        """Answer every task of the batch, in order."""
+        return [await self.complete(task) for task in tasks]
+
+
+def batching() -> BatchingBackend:
+    """The workers' batching backend."""
+    return BatchingBackend(copying_translator)
 
 
 def flaky() -> ScriptedBackend:
@@ -79,10 +94,12 @@ def _metrics(run: RunDir) -> list[dict[str, Any]]:
     return [{k: v for k, v in m.items() if k != "seconds"} for m in run.metrics()]
 
 
-@pytest.mark.parametrize("grad", ["example", "llm"])
-def test_two_ray_workers_write_the_same_run_as_in_process(tmp_path: Path, ray_local: Any, grad: str) -> None:
-    here, _ = _train(tmp_path / "inprocess", copying(), grad=grad)
-    remote = RayBackend(BackendSpec("scripted", factory=copying), 2)
+@pytest.mark.parametrize(("grad", "factory"), [("example", copying), ("llm", copying), ("example", batching)])
+def test_two_ray_workers_write_the_same_run_as_in_process(
+    tmp_path: Path, ray_local: Any, grad: str, factory: Callable[[], ScriptedBackend]
+) -> None:
+    here, _ = _train(tmp_path / "inprocess", factory(), grad=grad)
+    remote = RayBackend(BackendSpec("scripted", factory=factory), 2)
     try:
         there, kernel = _train(tmp_path / "ray", remote, grad=grad, executor="ray", workers=2)
         served = remote.served()
@@ -109,6 +126,23 @@ def test_evaluation_fans_out_and_scores_like_in_process(tmp_path: Path, ray_loca
         remote.close()
     assert (there.loss, there.exact, there.outputs) == (here.loss, here.exact, here.outputs)
     assert min(served) > 0
+
+
+def test_a_batch_splits_into_one_shard_per_worker(ray_local: Any) -> None:
+    tasks = [KernelTask.chat(f"def f{i}(a):\n    return a\n", tag="translate") for i in range(6)]
+    remote = RayBackend(BackendSpec("scripted", factory=batching), 2)
+    try:
+        assert remote.max_batch == 8  # 2 workers x 4
+        answers = Kernel(remote).run(tasks)
+        assert [a.text for a in answers] == [a.text for a in Kernel(batching()).run(tasks)]
+        assert remote.served() == [3, 3]  # one shard of 3 each, in one call each
+    finally:
+        remote.close()
+    plain = RayBackend(BackendSpec("scripted", factory=copying), 2)
+    try:
+        assert plain.max_batch == 1  # a backend that does not batch: the kernel sends calls one by one
+    finally:
+        plain.close()
 
 
 def test_worker_errors_come_back_as_the_kernels_own(ray_local: Any) -> None:

@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
 from .backends import make_backend
-from .types import Backend, BackendUnavailable, Completion, KernelError, KernelTask
+from .types import Backend, BackendUnavailable, BatchBackend, Completion, KernelError, KernelTask
 
 RAY_INSTALL = "pip install -e '.[ray]'"
 _SELF_PRICED = frozenset({"claude-agent"})
@@ -75,12 +75,26 @@ class BackendWorker:
             node = str(importlib.import_module("ray").get_runtime_context().get_node_id())
         except Exception:
             node = ""
-        return {"name": backend.name, "model": backend.model, "priced": priced, "pid": os.getpid(), "node": node}
+        batch = backend.max_batch if isinstance(backend, BatchBackend) else 1
+        info = {"name": backend.name, "model": backend.model, "priced": priced, "max_batch": batch}
+        return info | {"pid": os.getpid(), "node": node}
 
     async def complete(self, task: KernelTask) -> Completion:
         """Answer one task; the completion carries its price (the driver has no copy of the backend)."""
         self.calls += 1
-        done = await self.backend.complete(task)
+        return self._priced(await self.backend.complete(task))
+
+    async def complete_batch(self, tasks: list[KernelTask]) -> list[Completion]:
+        """Answer a shard of a batch: one backend batch when the backend batches, else concurrently."""
+        self.calls += len(tasks)
+        backend = self.backend
+        if isinstance(backend, BatchBackend) and backend.max_batch > 1:
+            done = list(await backend.complete_batch(tasks))
+        else:
+            done = list(await asyncio.gather(*(backend.complete(t) for t in tasks)))
+        return [self._priced(c) for c in done]
+
+    def _priced(self, done: Completion) -> Completion:
         if done.cost is None:
             done = replace(done, cost=self.backend.cost(done.prompt_tokens, done.completion_tokens))
         return done
@@ -144,16 +158,29 @@ class RayBackend:
         self.name: str = infos[0]["name"]
         self.model: str = infos[0]["model"]
         self.reports_cost = bool(infos[0]["priced"])
+        # a batching backend (llama.cpp) makes this one too: a batch splits into one shard per worker
+        self.max_batch = workers * int(infos[0]["max_batch"]) if infos[0]["max_batch"] > 1 else 1
         self._load = [0] * workers
 
     async def complete(self, task: KernelTask) -> Completion:
         """Answer one task on the least busy worker; its errors come back as the kernel's own."""
         index = min(range(len(self.workers)), key=lambda i: (self._load[i], i))
+        done: Completion = await self._wait(index, self.workers[index].complete.remote(task))
+        return done
+
+    async def complete_batch(self, tasks: Sequence[KernelTask]) -> list[Completion]:
+        """Data-parallel: contiguous shards of the batch, one per worker, each answered as one batch there."""
+        size, count = len(tasks), len(self.workers)
+        bounds = [size * i // count for i in range(count + 1)]
+        shards = [(i, list(tasks[bounds[i] : bounds[i + 1]])) for i in range(count) if bounds[i + 1] > bounds[i]]
+        parts = await asyncio.gather(*(self._wait(i, self.workers[i].complete_batch.remote(s)) for i, s in shards))
+        return [done for part in parts for done in part]
+
+    async def _wait(self, index: int, ref: Any) -> Any:
+        """The result of a call on worker `index`; its errors come back as the kernel's own."""
         self._load[index] += 1
-        ref = self.workers[index].complete.remote(task)
         try:
-            done: Completion = await ref
-            return done
+            return await ref
         except asyncio.CancelledError:  # the kernel's timeout or a failed batch: stop the worker's call too
             self._ray.cancel(ref)
             raise

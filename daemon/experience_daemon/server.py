@@ -279,7 +279,8 @@ class ExperienceServer(LanguageServer):
     def close(self) -> None:
         """Wait for the worker threads (jobs stop at their next safe point) and close every run."""
         self.shutdown_jobs()
-        self.jobs.shutdown(wait=True, cancel_futures=True)
+        # A service still loading (importing torch) is not waited for: the process exits right after this.
+        self.jobs.shutdown(wait=self._service is not None, cancel_futures=True)
         if self._service is not None:
             self._service.close()
 

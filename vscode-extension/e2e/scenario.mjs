@@ -202,7 +202,7 @@ export async function scenario(ui, workspace, serverPid, python) {
   // Changing experience.pythonPath (to another spelling of the interpreter the harness set) restarts the daemon
   // with that interpreter.
   const [third] = daemonPid();
-  const other = path.join(path.dirname(python), ".", path.basename(python));
+  const other = `${path.dirname(python)}/./${path.basename(python)}`; // not path.join: it would drop the "./"
   await ui.command("Preferences: Open Settings (UI)");
   await page.locator(".settings-editor").first().waitFor({ state: "visible", timeout: 20_000 });
   // A machine-overridable setting: in a remote window (code-server) it lives in the Remote tab.

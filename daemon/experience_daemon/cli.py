@@ -13,7 +13,7 @@ from experience.kernel import KernelError
 from experience.storage.serialize import TensorDirectoryError
 from experience.tasks.dataset import DatasetError
 from experience.train.journal import JournalError
-from experience.train.run_dir import RunError
+from experience.train.run_dir import NEW_RUN_QUERY, NEW_RUN_RETRIEVER, RunError
 from experience_daemon import cli_serving
 from experience_daemon.progress import ProgressRenderer
 from experience_daemon.service import Service, TrainParams
@@ -80,14 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["llm", "lexical"],
         default=None,
         help="query column of a new run: llm (a keyword call per input) or lexical (identifiers and syntax, no "
-        "call); default: the dataset manifest's 'query', else llm",
+        f"call); default: the dataset manifest's 'query', else {NEW_RUN_QUERY}",
     )
     train.add_argument(
         "--retriever",
         choices=["jaccard", "embedding", "hybrid"],
-        default="jaccard",
+        default=NEW_RUN_RETRIEVER,
         help="how a new run retrieves rows per input: jaccard (keywords), embedding (MiniLM + FAISS, offline) or "
-        "hybrid (rank fusion of both)",
+        f"hybrid (rank fusion of both); default {NEW_RUN_RETRIEVER}",
     )
     train.add_argument(
         "--grammar",

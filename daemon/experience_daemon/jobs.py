@@ -14,7 +14,7 @@ from experience.kernel import Budget
 from experience.tasks.dataset import Dataset, DatasetError, load_dataset
 from experience.train.executor import executor_choice
 from experience.train.rollback import rollback as rollback_run
-from experience.train.run_dir import RunConfig, RunDir, RunError
+from experience.train.run_dir import NEW_RUN_QUERY, RunConfig, RunDir, RunError
 from experience.train.trainer import EvalResult, Trainer
 from experience_daemon.errors import RunBusy
 from experience_daemon.session import Job, RunSession
@@ -91,7 +91,7 @@ def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
         review=params.review,
         grad=params.grad,
         capacity=params.capacity,
-        query=params.query or dataset.query or "llm",
+        query=params.query or dataset.query or NEW_RUN_QUERY,
         retriever=params.retriever,
         grammar=grammar,
         executor=params.executor or "inprocess",

@@ -12,7 +12,7 @@ from typing import Any
 from experience.events import CancelToken, EntryChanged, Event, EventSink, ignore
 from experience.kernel import Backend, Budget, Kernel, make_backend
 from experience.train.executor import executor_backend
-from experience.train.run_dir import RunLocked
+from experience.train.run_dir import NEW_RUN_RETRIEVER, RunLocked
 from experience.train.trainer import EvalResult
 from experience_daemon import edits, jobs, review, validation, views
 from experience_daemon.inference import Inference, answers_json
@@ -54,8 +54,8 @@ class TrainParams:
     review: bool = False
     grad: str = "example"
     capacity: str = "evict"
-    query: str | None = None  # None: the dataset manifest's choice, else "llm"
-    retriever: str = "jaccard"  # a new run's retriever: jaccard | embedding | hybrid
+    query: str | None = None  # None: the dataset manifest's choice, else NEW_RUN_QUERY (lexical)
+    retriever: str = NEW_RUN_RETRIEVER  # a new run's retriever: jaccard | embedding | hybrid
     grammar: str | None = None  # "on" | "off"; None: on when the dataset names a grammar
     cache: str | None = None
     no_cache: bool = False

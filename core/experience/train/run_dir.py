@@ -29,6 +29,15 @@ class RunLocked(RunError):
     """Another process is training this run."""
 
 
+# What a run made by `experience train`, the daemon or the editor gets unless told otherwise (a dataset's
+# manifest may name its own `query`). Measured in bench/results/retrievers.md (3 seeds, held-out splits):
+# lexical + hybrid makes one LLM call per sample per step and beats the former llm + jaccard default on
+# viba val and shapes test, and loses on shapes val. RunConfig's own defaults stay llm + jaccard: the values
+# runs written before these settings existed were made with (run.json files without the keys).
+NEW_RUN_QUERY = "lexical"
+NEW_RUN_RETRIEVER = "hybrid"
+
+
 @dataclass
 class RunConfig:
     """How a run was set up (fixed at creation, stored in run.json)."""

@@ -47,7 +47,7 @@ export const DEFAULT_SETTINGS: ExperienceSettings = {
   epochs: 3,
   grad: "example",
   capacity: "evict",
-  retriever: "jaccard",
+  retriever: "hybrid",
   query: "dataset",
   grammar: "dataset",
   maxCost: 0,

@@ -25,7 +25,7 @@ test("settings fall back to defaults on missing or bad values", () => {
   const worse = readSettings(getter({ "train.grad": "sgd", "train.capacity": "drop", "train.retriever": "bm25" }));
   assert.equal(worse.grad, "example");
   assert.equal(worse.capacity, "evict");
-  assert.equal(worse.retriever, "jaccard");
+  assert.equal(worse.retriever, "hybrid");
 });
 
 test("a new run's gradient mode and capacity policy come from experience.train.*, unless picked", () => {
@@ -59,7 +59,7 @@ test("train request: picks first, settings after; model/endpoint only when set",
     resume: false,
     grad: "example",
     capacity: "evict",
-    retriever: "jaccard",
+    retriever: "hybrid",
     model: "gpt-4o-mini",
     baseUrl: "http://127.0.0.1:8080/v1",
   });

@@ -122,6 +122,8 @@ class TrainRequest(TypedDict):
     query: NotRequired[QueryMode]
     retriever: NotRequired[RetrieverName]
     grammar: NotRequired[GrammarSetting]
+    executor: NotRequired[Literal["inprocess", "ray"]]
+    workers: NotRequired[int]
     noCache: NotRequired[bool]
     concurrency: NotRequired[int]
 

@@ -245,6 +245,7 @@ export interface TrainRequest {
   concurrency?: number;
   dataset?: string;
   epochs?: number;
+  executor?: "inprocess" | "ray";
   grad?: "example" | "llm";
   grammar?: "on" | "off";
   lr?: number;
@@ -262,6 +263,7 @@ export interface TrainRequest {
   runDir: string;
   seed?: number;
   topk?: number;
+  workers?: number;
 }
 
 /** Where the run stopped and its last metrics (validation after an epoch; may hold more). */

@@ -9,6 +9,12 @@ export function errorText(error: unknown): string {
   return typeof message === "string" ? message : String(error);
 }
 
+/** Whether a request failed because it was cancelled (the daemon's RequestCancelled, or the client's own). */
+export function isCancelled(error: unknown): boolean {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return errorCode(error) === -32800 || name === "Canceled" || name === "CancellationError";
+}
+
 /** JSON-RPC error code of a failed request (undefined for other failures, e.g. 'ENOENT'). */
 export function errorCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;

@@ -7,8 +7,8 @@ import path from "node:path";
 import * as vscode from "vscode";
 
 import type { Daemon, ProgressValue } from "../client/daemon";
-import { errorCode, errorText } from "../client/errors";
-import { ErrorCode, type ParamsOf, type RequestMethod, type ResultOf, type TrainResult } from "../common/protocol";
+import { errorText, isCancelled } from "../client/errors";
+import type { ParamsOf, RequestMethod, ResultOf, TrainResult } from "../common/protocol";
 import {
   backendLabel,
   BACKENDS,
@@ -151,7 +151,7 @@ export class Training {
     job: string,
     method: M,
     params: ParamsOf<M>,
-    cancellable = true,
+    cancelRequest = false, // true: Cancel cancels the request itself (an evaluation); else experience/cancel stops the job
   ): Promise<ResultOf<M>> {
     await this.daemon.start();
     const token = `experience-vscode-${randomUUID()}`;
@@ -159,7 +159,7 @@ export class Training {
     this.runs.setJob(runDir, job);
     try {
       return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title, cancellable },
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
         async (progress, cancel) => {
           let last = 0;
           const follow = this.daemon.onProgress(token, (value: ProgressValue) => {
@@ -171,9 +171,12 @@ export class Training {
             last = pct ?? last;
           });
           let finished = false;
-          const stop = cancel.onCancellationRequested(() => void this.cancelUntilTaken(runDir, () => finished));
+          const stop = cancelRequest
+            ? new vscode.Disposable(() => undefined)
+            : cancel.onCancellationRequested(() => void this.cancelUntilTaken(runDir, () => finished));
           try {
-            return await this.daemon.request(method, { ...params, workDoneToken: token } as ParamsOf<M>);
+            const sent = { ...params, workDoneToken: token } as ParamsOf<M>;
+            return await (cancelRequest ? this.daemon.request(method, sent, cancel) : this.daemon.request(method, sent));
           } finally {
             finished = true;
             follow.dispose();
@@ -325,12 +328,12 @@ export class Training {
     const name = path.basename(runDir);
     try {
       const title = `Evaluating ${name} · ${await this.backendOf(runDir)}`;
-      const r = await this.withProgress(title, runDir, "evaluating", "experience/evaluate", request);
+      const r = await this.withProgress(title, runDir, "evaluating", "experience/evaluate", request, true);
       void vscode.window.showInformationMessage(
         `Evaluation of ${name}: loss ${r.loss.toFixed(3)}, exact ${(r.exact * 100).toFixed(0)}%, n ${r.n}.`,
       );
     } catch (error) {
-      if (errorCode(error) === ErrorCode.requestCancelled) {
+      if (isCancelled(error)) {
         void vscode.window.showInformationMessage(`Evaluation of ${name} cancelled; nothing was recorded.`);
       } else {
         void vscode.window.showErrorMessage(`Evaluation failed: ${errorText(error)}`);

@@ -19,13 +19,29 @@ export class FakeDaemon {
     return this;
   }
 
-  async request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+  /** Requests cancelled through their token (what vscode-languageclient sends as $/cancelRequest). */
+  readonly cancelled: string[] = [];
+
+  async request<M extends RequestMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    token?: { onCancellationRequested(listener: () => void): unknown },
+  ): Promise<ResultOf<M>> {
     this.requests.push({ method, params });
     const handler = this.handlers.get(method);
     if (!handler) {
       throw new Error(`no handler for ${method}`);
     }
-    return (await handler(params)) as ResultOf<M>;
+    if (!token) {
+      return (await handler(params)) as ResultOf<M>;
+    }
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      token.onCancellationRequested(() => {
+        this.cancelled.push(method);
+        reject(Object.assign(new Error("Canceled"), { name: "Canceled" })); // vscode.CancellationError
+      });
+      Promise.resolve(handler(params)).then((r) => resolve(r as ResultOf<M>), reject);
+    });
   }
 
   onNotification<M extends NotificationMethod>(method: M, handler: (params: Notifications[M]) => void): void {

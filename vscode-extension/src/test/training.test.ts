@@ -8,7 +8,7 @@ import type { TrainRequest } from "../common/protocol";
 import type { Review } from "../features/review";
 import { canonical, type Runs } from "../features/runs";
 import { Training } from "../features/training";
-import { FakeDaemon, rpcError } from "./fakeDaemon";
+import { FakeDaemon } from "./fakeDaemon";
 import { mock, Uri } from "./mock/vscode";
 
 function fakeRuns(known: string[]) {
@@ -171,27 +171,19 @@ test("a failed training is shown as an error with the daemon's message", async (
   assert.ok(mock.messages.some((m) => m.level === "error" && m.text.includes("has no 'train' pairs")));
 });
 
-test("Evaluate is cancellable: cancelling stops the evaluation and says nothing was recorded", async () => {
+test("Evaluate is cancellable: Cancel cancels the request ($/cancelRequest) and says nothing was recorded", async () => {
   mock.cancelProgress = true;
   const run = path.join(workspace, "r");
-  let cancelled = false;
-  const daemon = new FakeDaemon()
-    .on("experience/cancel", () => {
-      cancelled = true;
-      return { cancelled: true };
-    })
-    .on("experience/evaluate", async () => {
-      await new Promise((r) => setTimeout(r, 30));
-      if (cancelled) {
-        throw rpcError(-32800, "evaluation cancelled after 2 of 8 samples; nothing recorded");
-      }
-      return { loss: 0.25, exact: 0.5, n: 2 };
-    });
+  const daemon = new FakeDaemon().on("experience/evaluate", async () => {
+    await new Promise((r) => setTimeout(r, 30));
+    return { loss: 0.25, exact: 0.5, n: 2 };
+  });
   await new Training(daemon.asDaemon(), fakeRuns([run]).runs, review).evaluate({ runDir: run });
   assert.equal(mock.progressOptions[0]?.cancellable, true);
   assert.equal(mock.progressOptions[0]?.title, "Evaluating r · openai (gpt-4o-mini)");
-  assert.deepEqual(daemon.requests.find((r) => r.method === "experience/cancel")?.params, { runDir: canonical(run) });
-  assert.deepEqual(daemon.requests.find((r) => r.method === "experience/evaluate")?.params.runDir, canonical(run));
+  assert.deepEqual(daemon.cancelled, ["experience/evaluate"], "the evaluation request itself is cancelled");
+  assert.equal(daemon.requests.find((r) => r.method === "experience/evaluate")?.params.runDir, canonical(run));
+  assert.ok(!daemon.requests.some((r) => r.method === "experience/cancel"), "experience/cancel stops training jobs only");
   assert.ok(mock.messages.some((m) => m.level === "info" && m.text === "Evaluation of r cancelled; nothing was recorded."));
   assert.ok(!mock.messages.some((m) => m.level === "error"));
 });

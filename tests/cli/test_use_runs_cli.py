@@ -38,6 +38,7 @@ def test_embedding_runs_offline_with_one_call_per_sample_then_infer_and_merge(
         steps = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
         train_steps = [r for r in steps if r["split"] == "train"]
         assert train_steps and all(r["calls"] + r["cache_hits"] <= r["n"] for r in train_steps)  # <= 1 per sample
+        assert all(r["requests_per_sample"] <= 1.0 for r in train_steps)
     source = tmp_path / "add_one.py"
     source.write_text(PAIRS["val"]["add_one"][0], encoding="utf-8")
     answered = experience("infer", "--run-dir", str(runs[0]), str(source), "--json")

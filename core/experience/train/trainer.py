@@ -244,6 +244,7 @@ class Trainer:
             "prompt_tokens": used.prompt_tokens,
             "completion_tokens": used.completion_tokens,
             "cache_hits": used.cache_hits,
+            "requests_per_sample": round((used.calls + used.cache_hits) / max(len(exact_flags), 1), 3),
             "cost": used.cost,
             "seconds": round(time.perf_counter() - started, 4),
             "backend": self.kernel.backend.name,

@@ -135,7 +135,13 @@ export class Ui {
     await row.click({ button: "right" });
     const entry = this.page.locator(".monaco-menu .action-label", { hasText: item }).first();
     await entry.waitFor({ state: "visible", timeout: 10_000 });
+    await entry.hover();
+    await this.page.waitForTimeout(200);
     await entry.click();
+    await this.page.waitForTimeout(1000);
+    if (await entry.isVisible()) {
+      await this.page.keyboard.press("Enter"); // the click was lost (the tree redrew under the menu): the item is focused
+    }
   }
 
   /** An action of the Runs view's title bar, by its label ("Stop"). */

@@ -315,7 +315,7 @@ def test_bound_retriever_scores_the_picked_rows_of_each_input() -> None:
 
 
 def test_choosing_a_retriever() -> None:
-    from experience.train.run_dir import RunConfig
+    from experience.train.run_dir import NEW_RUN_RETRIEVER, RunConfig
     from experience_daemon.cli import build_parser
     from experience_daemon.service import TrainParams
     from experience_daemon.validation import train_param_problems
@@ -323,9 +323,9 @@ def test_choosing_a_retriever() -> None:
     assert isinstance(make_retriever(), JaccardRetriever)
     with pytest.raises(ValueError, match="unknown retriever"):
         make_retriever("bm25")
-    assert RunConfig("d", "py", "viba", "t").retriever == "jaccard"
-    assert build_parser().parse_args(["train", "--run-dir", "r"]).retriever == "jaccard"
-    assert build_parser().parse_args(["train", "--run-dir", "r", "--retriever", "hybrid"]).retriever == "hybrid"
+    assert RunConfig("d", "py", "viba", "t").retriever == "jaccard"  # what run.json files without the key meant
+    assert build_parser().parse_args(["train", "--run-dir", "r"]).retriever == NEW_RUN_RETRIEVER == "hybrid"
+    assert build_parser().parse_args(["train", "--run-dir", "r", "--retriever", "jaccard"]).retriever == "jaccard"
     assert any("retriever" in p for p in train_param_problems(TrainParams(run_dir="r", retriever="bm25")))
     assert "embedding" in make_retriever("embedding", embedder=fake_embedder()).describe()["retriever"]
     assert text_hash("a") != text_hash("b") and len(text_hash("a")) == 32

@@ -6,7 +6,7 @@ from typing import Any
 
 from experience.experience_tensor import Experience
 from experience.train.jsonsafe import finite_record
-from experience.train.run_dir import RunDir
+from experience.train.provenance import row_provenance
 from experience_daemon import review
 from experience_daemon.session import RunSession
 
@@ -78,21 +78,3 @@ def entries(session: RunSession) -> list[dict[str, Any]]:
     return out
 
 
-def row_provenance(run: RunDir) -> tuple[dict[int, tuple[int, str | None]], dict[int, list[str]]]:
-    """Per row: (step, sample) of its last applied patch, and every sample that shaped its current text."""
-    last: dict[int, tuple[int, str | None]] = {}
-    shaped: dict[int, list[str]] = {}
-    for number in run.patch_steps():
-        fresh: set[int] = set()
-        for rec in run.read_patches(number):
-            if rec.get("state") not in ("applied", "accepted"):
-                continue
-            row = int(rec["row"])
-            last[row] = (int(rec["step"]), rec.get("sample"))
-            names = [str(n) for n in rec.get("samples") or ([rec["sample"]] if rec.get("sample") else [])]
-            if rec.get("action") in ("new", "evict") and row not in fresh:
-                shaped[row] = []  # a row written afresh forgets who shaped its old text
-                fresh.add(row)
-            seen = shaped.setdefault(row, [])
-            seen.extend(n for n in names if n not in seen)
-    return last, shaped

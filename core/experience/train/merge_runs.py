@@ -20,6 +20,7 @@ from experience.kernel import Kernel, KernelTask
 from experience.prompts import render
 from experience.text.answer import clean_answer
 from experience.train.journal import Change
+from experience.train.provenance import row_provenance
 from experience.train.run_dir import RunConfig, RunDir, RunError
 
 POLICIES = ("both", "trust", "llm")
@@ -71,22 +72,15 @@ def candidates(run: RunDir) -> list[Candidate]:
     """Every filled row of a run, with its trust, last step and the samples that shaped it (from patch records)."""
     tensor = run.load_experience()
     trust = tensor.coeff.detach()[:, 2].tolist()
-    last: dict[int, int] = {}
-    shaped: dict[int, list[str]] = {}
-    for step in run.patch_steps():
-        for rec in run.read_patches(step):
-            if rec.get("state") in ("applied", "accepted"):
-                row = int(rec["row"])
-                last[row] = int(rec["step"])
-                names = rec.get("samples") or ([rec["sample"]] if rec.get("sample") else [])
-                shaped.setdefault(row, []).extend(str(n) for n in names if str(n) not in shaped.get(row, []))
+    last, shaped = row_provenance(run)
     out = []
     texts = tensor.texts()
     for row in range(tensor.shape[0]):
         query, key, value = (texts[3 * row + c] or "" for c in range(3))
         if key.strip() or value.strip():
             name = run.path.name
-            cand = Candidate(name, row, last.get(row), query, key, value, float(trust[row]))
+            step = last[row][0] if row in last else None
+            cand = Candidate(name, row, step, query, key, value, float(trust[row]))
             cand.samples = [f"{name}/{s}" for s in shaped.get(row, [])]
             cand.origins = [cand.origin()]
             out.append(cand)

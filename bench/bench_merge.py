@@ -34,9 +34,8 @@ def halves(dataset: Path, work: Path) -> list[Path]:
             for ext in (manifest["source_ext"], manifest["target_ext"]):
                 shutil.copy(dataset / "train" / f"{name}.{ext}", folder / "train")
         shutil.copytree(dataset / "val", folder / "val")
-        for extra in ("grammar",):
-            if manifest.get(extra):
-                shutil.copy(dataset / manifest[extra], folder)
+        if manifest.get("grammar"):
+            shutil.copy(dataset / manifest["grammar"], folder)
         (folder / "manifest.json").write_text(json.dumps(manifest | {"patterns": {}}), encoding="utf-8")
         out.append(folder)
     return out

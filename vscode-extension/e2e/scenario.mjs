@@ -25,6 +25,14 @@ export async function scenario(ui, workspace, serverPid, python) {
   const e2e = path.join(workspace, "runs", "e2e");
   const timings = {};
   const mark = (name, since) => (timings[name] = Math.round((Date.now() - since) / 100) / 10);
+  /** The command line of process `pid`, or "" if it has already exited. */
+  const commandLine = (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      return "";
+    }
+  };
   const daemonPid = () => {
     const found = spawnSync("pgrep", ["-g", String(serverPid), "-f", "experience_daemon --stdio"], { encoding: "utf8" });
     return found.stdout.trim().split("\n").filter(Boolean).map(Number);
@@ -194,7 +202,10 @@ export async function scenario(ui, workspace, serverPid, python) {
   const [second] = daemonPid();
   await ui.command("Experience: Restart Daemon");
   await until(
-    () => daemonPid().length === 1 && daemonPid()[0] !== second,
+    () => {
+      const pids = daemonPid();
+      return pids.length === 1 && pids[0] !== second;
+    },
     30_000,
     "'Experience: Restart Daemon' did not start a new daemon",
   );
@@ -214,7 +225,11 @@ export async function scenario(ui, workspace, serverPid, python) {
   await setting.locator("input").first().fill(other);
   await page.keyboard.press("Tab");
   await until(
-    () => daemonPid().length === 1 && daemonPid()[0] !== third && readFileSync(`/proc/${daemonPid()[0]}/cmdline`, "utf8").startsWith(other),
+    () => {
+      // One snapshot of the pids: the daemon being replaced may vanish between two pgrep calls.
+      const pids = daemonPid();
+      return pids.length === 1 && pids[0] !== third && commandLine(pids[0]).startsWith(other);
+    },
     30_000,
     "changing experience.pythonPath did not restart the daemon with that interpreter",
   );

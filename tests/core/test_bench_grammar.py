@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 from doubles import ScriptedBackend
+from experience.bench import baselines
 from experience.bench.common import write_subset
 from experience.bench.learning import GRAMMAR_VARIANTS, Lab, LearnPlan, learn
 from experience.bench.ledger import CountingKernel
 from experience.bench.report import markdown
-from experience.bench.runner import variant_options
+from experience.bench.runner import BenchOptions, prompt_baselines, variant_options
 from experience.tasks.dataset import load_dataset
 from learning_fixtures import copying_translator, write_dataset
 
@@ -23,7 +24,10 @@ def test_the_grammar_set_is_the_default_variant_on_and_off() -> None:
     assert options["variant_set"] == "grammar" and options["variants"] == GRAMMAR_VARIANTS
     base = LearnPlan("viba", "datasets/viba", ("val",))
     names = [v.plan(base, 6).name for v in GRAMMAR_VARIANTS]
-    assert names == ["viba/example/rows32/grammar-on", "viba/example/rows32/grammar-off"]
+    assert names == [
+        "viba/example/rows32/lexical-query/hybrid/grammar-on",
+        "viba/example/rows32/lexical-query/hybrid/grammar-off",
+    ]
     assert [v.plan(base, 6).grammar for v in GRAMMAR_VARIANTS] == ["on", "off"]
 
 
@@ -55,6 +59,52 @@ def test_grammar_runs_record_valid_and_the_report_shows_it(tmp_path: Path) -> No
         result["learning"][plan.name] = {"dataset": "tiny", "variant": variant.as_dict(4), **got}  # type: ignore[index]
     text = markdown(result)
     assert "| method | loss | exact | valid |" in text
-    assert "| Experience, grad=example, rows=32, grammar=on | **0.000 ± 0.000** | 1.00 | 1.00 |" in text
+    assert "| Experience, grad=example, rows=32, grammar=on | **0.000 ± 0.000** | 1.00 | 1.00 |" in text, text
     assert "| Experience, grad=example, rows=32, grammar=off |" in text
     assert "grammar-on: untrained loss val 0.743 ± 0.000 (valid 0.00)" in text
+
+
+def _tiny_with_grammar(tmp_path: Path) -> Path:
+    folder = write_dataset(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    shutil.copy(ROOT / "datasets" / "viba" / "viba.gbnf", folder / "viba.gbnf")
+    manifest |= {"checker": "experience.tasks.viba:check", "grammar": "viba.gbnf"}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_prompt_baselines_decode_under_the_grammar_when_asked_and_report_valid(tmp_path: Path) -> None:
+    data = load_dataset(_tiny_with_grammar(tmp_path))
+    pairs = data.split("val")
+    backend = ScriptedBackend(copying_translator)
+    kernel = CountingKernel(backend)
+    free = baselines.run_prompt(kernel, data, pairs, data.split("train")[:2])
+    assert {t.grammar for t in backend.calls} == {None} and free.valid == 1.0
+    backend.calls.clear()
+    ruled = baselines.run_prompt(kernel, data, pairs, data.split("train")[:2], grammar=True)
+    assert {t.grammar for t in backend.calls} == {data.grammar}
+    assert {t.max_tokens for t in backend.calls} == {256}  # a constrained answer gets the whole limit
+    assert ruled.valid == 1.0
+    garbage = baselines.run_prompt(CountingKernel(ScriptedBackend("def f(:")), data, pairs, [])
+    assert garbage.valid == 0.0  # the checker (the project's Viba parser) refuses Python
+
+
+def test_grammar_bench_reports_both_baseline_sets(tmp_path: Path) -> None:
+    data = load_dataset(_tiny_with_grammar(tmp_path))
+    kernel = CountingKernel(ScriptedBackend(copying_translator))
+    options = BenchOptions(seeds=(0,), **variant_options("grammar"))
+    base = prompt_baselines(kernel, data, ("val",), options, False)
+    base["grammar_on"] = prompt_baselines(kernel, data, ("val",), options, True)
+    assert base["grammar_on"]["few_shot"]["splits"]["val"]["valid"]["mean"] == 1.0
+    run = learn(
+        Lab(kernel),
+        GRAMMAR_VARIANTS[0].plan(LearnPlan("tiny", "tiny", ("val",)), 4),
+        data.path,
+        (0,),
+        tmp_path / "runs",
+        lambda line: None,
+    )
+    entry = {"dataset": "tiny", "variant": GRAMMAR_VARIANTS[0].as_dict(4), **run}
+    text = markdown({"variant_set": "grammar", "baselines": {"tiny": base}, "learning": {"tiny/on": entry}})
+    for label in ("zero-shot", "few-shot k=3", "all 4 train pairs in prompt"):
+        assert f"| {label}, grammar=off |" in text and f"| {label}, grammar=on |" in text, text

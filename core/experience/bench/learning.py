@@ -95,8 +95,12 @@ RETRIEVAL_VARIANTS = (
     Variant("example", 32, "llm", "hybrid"),
     Variant("example", 32, "lexical", "hybrid"),
 )
-# issue 12's comparison: the default variant with answers decoded under the dataset's grammar, and without
-GRAMMAR_VARIANTS = (Variant("example", 32, grammar="on"), Variant("example", 32, grammar="off"))
+# issue 12's comparison: a new run's defaults (lexical query, hybrid retriever) with answers decoded under the
+# dataset's grammar, and without
+GRAMMAR_VARIANTS = (
+    Variant("example", 32, "lexical", "hybrid", grammar="on"),
+    Variant("example", 32, "lexical", "hybrid", grammar="off"),
+)
 VARIANT_SETS = {"learning": VARIANTS, "retrieval": RETRIEVAL_VARIANTS, "grammar": GRAMMAR_VARIANTS}
 
 

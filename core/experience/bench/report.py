@@ -74,18 +74,10 @@ def variant_label(entry: dict[str, Any], retrieval: bool = False) -> str:
 def method_rows(result: dict[str, Any], dataset: str, split: str) -> list[dict[str, Any]]:
     """Every method's row for one dataset split: prompt baselines, the DSPy peer, then each Experience variant."""
     base = result.get("baselines", {}).get(dataset, {})
-    rows = []
-    zero = base.get("zero_shot", {}).get(split)
-    if zero:
-        rows.append(_row("zero-shot", zero, None, zero.get("answer_cost")))
-    few = base.get("few_shot", {})
-    if split in few.get("splits", {}):
-        got = few["splits"][split]
-        rows.append(_row(f"few-shot k={few.get('k', '?')}", got, None, got.get("answer_cost")))
-    every = base.get("all_pairs", {})
-    if split in every.get("splits", {}):
-        got = every["splits"][split]
-        rows.append(_row(f"all {len(every.get('shots', []))} train pairs in prompt", got, None, got.get("answer_cost")))
+    rows = _prompt_rows(base, split, "")
+    if "grammar_on" in base:  # --variants grammar: the same prompts with answers under the dataset's grammar
+        rows = [{**r, "label": r["label"] + ", grammar=off"} for r in rows]
+        rows += _prompt_rows(base["grammar_on"], split, ", grammar=on")
     peer = result.get("peers", {}).get("dspy", {}).get("datasets", {}).get(dataset, {}).get("splits", {}).get(split)
     if peer:
         row = _row("DSPy BootstrapFewShot (seed 0)", peer, None, None)
@@ -98,6 +90,24 @@ def method_rows(result: dict[str, Any], dataset: str, split: str) -> list[dict[s
             cost = entry.get("train_cost_per_sample_per_step")
             label = variant_label(entry, result.get("variant_set") == "retrieval")
             rows.append(_row(label, after, cost, entry.get("answer_cost", {}).get(split)))
+    return rows
+
+
+def _prompt_rows(base: dict[str, Any], split: str, suffix: str) -> list[dict[str, Any]]:
+    """The zero-shot, few-shot and all-pairs rows of one split, each label ending in `suffix`."""
+    rows = []
+    zero = base.get("zero_shot", {}).get(split)
+    if zero:
+        rows.append(_row("zero-shot" + suffix, zero, None, zero.get("answer_cost")))
+    few = base.get("few_shot", {})
+    if split in few.get("splits", {}):
+        got = few["splits"][split]
+        rows.append(_row(f"few-shot k={few.get('k', '?')}{suffix}", got, None, got.get("answer_cost")))
+    every = base.get("all_pairs", {})
+    if split in every.get("splits", {}):
+        got = every["splits"][split]
+        label = f"all {len(every.get('shots', []))} train pairs in prompt{suffix}"
+        rows.append(_row(label, got, None, got.get("answer_cost")))
     return rows
 
 

@@ -19,7 +19,7 @@ from experience.bench.ledger import CountingKernel
 from experience.bench.report import markdown
 from experience.events import EventSink, ignore
 from experience.kernel import Backend, Kernel, make_backend
-from experience.tasks.dataset import load_dataset
+from experience.tasks.dataset import Dataset, load_dataset
 
 Log = Callable[[str], None]
 
@@ -162,14 +162,11 @@ def _learning(
     try:
         for plan in options.plans:
             data = load_dataset(subsets[plan.name])
-            zero = {s: baselines.run_prompt(kernel, data, data.split(s), []) for s in plan.eval_splits}
-            result["baselines"][plan.name] = {
-                "zero_shot": {s: _zero(r) for s, r in zero.items()},
-                "few_shot": baselines.few_shot_baseline(
-                    kernel, data, plan.eval_splits, options.seeds, options.few_shot_k
-                ),
-                "all_pairs": baselines.all_pairs_baseline(kernel, data, plan.eval_splits),
-            }
+            result["baselines"][plan.name] = prompt_baselines(kernel, data, plan.eval_splits, options, False)
+            if options.variant_set == "grammar" and data.grammar is not None:  # the same prompts, constrained
+                result["baselines"][plan.name]["grammar_on"] = prompt_baselines(
+                    kernel, data, plan.eval_splits, options, True
+                )
             log(f"baselines: {plan.name} zero-shot, few-shot k={options.few_shot_k} and all pairs done")
             checkpoint(result)
         lab = Lab(kernel, events)
@@ -187,12 +184,25 @@ def _learning(
     checkpoint(result)
 
 
+def prompt_baselines(
+    kernel: CountingKernel, data: Dataset, splits: tuple[str, ...], options: BenchOptions, grammar: bool
+) -> dict[str, Any]:
+    """Zero-shot, few-shot and all-pairs prompts on `splits`, answers free or under the dataset's grammar."""
+    zero = {s: baselines.run_prompt(kernel, data, data.split(s), [], grammar) for s in splits}
+    return {
+        "zero_shot": {s: _zero(r) for s, r in zero.items()},
+        "few_shot": baselines.few_shot_baseline(kernel, data, splits, options.seeds, options.few_shot_k, grammar),
+        "all_pairs": baselines.all_pairs_baseline(kernel, data, splits, grammar),
+    }
+
+
 def _zero(run: baselines.PromptRun) -> dict[str, Any]:
     note = "the same prompt as the empty experience's translation call (untrained runs find its answers cached)"
     return {
         "n": run.score.n,
         "loss": round(run.score.loss, 4),
         "exact": round(run.score.exact, 4),
+        **({"valid": round(run.valid, 4)} if run.valid is not None else {}),
         "calls": run.calls,
         "cache_hits": run.cache_hits,
         "answer_cost": run.answer_cost,

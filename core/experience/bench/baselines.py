@@ -94,17 +94,8 @@ def run_prompt(
         round(time.perf_counter() - started, 3),
         outputs,
         cost,
-        valid_share(dataset, outputs, cut),
+        dataset.valid_share(outputs, cut),
     )
-
-
-def valid_share(dataset: Dataset, outputs: Sequence[str], cut: Sequence[bool]) -> float | None:
-    """The share of outputs the dataset's checker accepts, an answer cut at the token limit counting as invalid
-    (None: the dataset has no checker), as the trainer's `valid`."""
-    check = dataset.check()
-    if check is None or not outputs:
-        return None
-    return sum(bool(o) and not c and check(o) for o, c in zip(outputs, cut, strict=True)) / len(outputs)
 
 
 def few_shot_baseline(

@@ -6,7 +6,7 @@ import importlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,15 @@ class Dataset:
         found: Callable[[str], bool] | None = _import(self.checker, "checker") if self.checker else None
         return found
 
+    def valid_share(self, outputs: Sequence[str | None], cut: Sequence[bool] = ()) -> float | None:
+        """The share of `outputs` the checker accepts, an answer cut at the token limit (`cut[i]`) or missing
+        counting as invalid; None when the dataset names no checker or there are no outputs."""
+        check = self.check()
+        if check is None or not outputs:
+            return None
+        stopped = list(cut) + [False] * (len(outputs) - len(cut))
+        return sum(bool(o) and not c and check(o or "") for o, c in zip(outputs, stopped, strict=True)) / len(outputs)
+
     def verify(self) -> Callable[[str, str, str], bool] | None:
         """The task's exact-match verifier named in the manifest, or None (then exact = equal text)."""
         found: Callable[[str, str, str], bool] | None = _import(self.verifier, "verifier") if self.verifier else None
@@ -71,10 +80,10 @@ def _import(spec: str, what: str) -> Any:
         found = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as error:
         raise DatasetError(
-            f"manifest {what} {spec!r} cannot be imported ({error}); name an importable \"module:function\""
+            f'manifest {what} {spec!r} cannot be imported ({error}); name an importable "module:function"'
         ) from error
     if not callable(found):
-        raise DatasetError(f"manifest {what} {spec!r} is not a function; name an importable \"module:function\"")
+        raise DatasetError(f'manifest {what} {spec!r} is not a function; name an importable "module:function"')
     return found
 
 
@@ -205,9 +214,17 @@ def load_dataset(path: str | Path, *, allow_symlinks: bool | None = None) -> Dat
         raise DatasetError(f"dataset {folder} is empty: its split folders hold no pairs")
     verifier, query, checker = manifest.get("verifier"), manifest.get("query"), manifest.get("checker")
     if query is not None and query not in ("llm", "lexical"):
-        raise DatasetError(f"{manifest_path}: 'query' must be \"llm\" or \"lexical\", got {query!r}")
+        raise DatasetError(f'{manifest_path}: \'query\' must be "llm" or "lexical", got {query!r}')
     grammar = _read_grammar(folder, manifest["grammar"], root, allow) if "grammar" in manifest else None
     return Dataset(
-        str(manifest.get("name", folder.name)), source_ext, target_ext, task_prompt, splits, folder,
-        str(verifier) if verifier else None, query, str(checker) if checker else None, grammar,
+        str(manifest.get("name", folder.name)),
+        source_ext,
+        target_ext,
+        task_prompt,
+        splits,
+        folder,
+        str(verifier) if verifier else None,
+        query,
+        str(checker) if checker else None,
+        grammar,
     )

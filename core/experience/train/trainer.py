@@ -81,12 +81,13 @@ class Trainer:
             capacity=cfg.capacity,
             baseline=cfg.baseline,
             query=cfg.query,
-            retriever=cfg.retriever, retriever_cache=run.path / ".cache",
+            retriever=cfg.retriever,
+            retriever_cache=run.path / ".cache",
             grammar=dataset.grammar if cfg.grammar != "off" else None,
         )
         if cfg.grammar == "on" and dataset.grammar is None:
             events(Log(f"--grammar on, but dataset {dataset.name!r} names no grammar; answers are free", "warning"))
-        self.checker = dataset.check()
+        dataset.check()  # a checker that cannot be imported fails here, before any call
         self.optimizer = StSGD([self.experience], lr=cfg.lr)
         self.optimizer.steps = run.state.step
         self.verifier = dataset.verify()
@@ -222,11 +223,8 @@ class Trainer:
 
     def _valid(self, outputs: Sequence[str | None], cut: Sequence[bool]) -> dict[str, float]:
         """{"valid": share of outputs the dataset's checker accepts (cut at the token limit: invalid)}, or {}."""
-        if self.checker is None or not outputs:
-            return {}
-        cut = list(cut) + [False] * (len(outputs) - len(cut))
-        flags = [bool(o) and not c and self.checker(o or "") for o, c in zip(outputs, cut, strict=True)]
-        return {"valid": sum(flags) / len(flags)}
+        valid = self.dataset.valid_share(outputs, cut)
+        return {} if valid is None else {"valid": valid}
 
     def _record(
         self, split: str, epoch: int, loss: torch.Tensor, exact_flags: Sequence[bool], before: Any, started: float

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from experience.events import CancelToken, Log
@@ -13,11 +14,13 @@ from experience.kernel import KernelError
 from experience.storage.serialize import TensorDirectoryError
 from experience.tasks.dataset import DatasetError
 from experience.train.journal import JournalError
-from experience.train.run_dir import NEW_RUN_QUERY, NEW_RUN_RETRIEVER, RunError
+from experience.train.options import RUN_SETTINGS, RunOptions, new_run_defaults
+from experience.train.run_dir import NEW_RUN_QUERY, RunError
 from experience_daemon import cli_serving
 from experience_daemon.progress import ProgressRenderer
-from experience_daemon.service import Service, TrainParams
+from experience_daemon.service import Service
 
+NEW, OPTIONS = new_run_defaults(), RunOptions()  # the defaults `train` shows and uses: defined in core only
 KNOWN_ERRORS = (
     RunError,
     DatasetError,
@@ -57,22 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a run's experience on a dataset")
     train.add_argument("--dataset", help="dataset folder (manifest.json + train/ val/)")
     train.add_argument("--run-dir", required=True, help="run directory (the checkpoint)")
-    train.add_argument("--epochs", type=int, default=3)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--topk", type=int, default=3, help="experience rows retrieved per input")
-    train.add_argument("--rows", type=int, default=32, help="experience rows for a new run")
-    train.add_argument("--batch-size", type=int, default=4)
-    train.add_argument("--lr", type=float, default=1.0)
+    train.add_argument("--epochs", type=int, default=OPTIONS.epochs)
+    train.add_argument("--seed", type=int, default=NEW["seed"])
+    train.add_argument("--topk", type=int, default=NEW["topk"], help="experience rows retrieved per input")
+    train.add_argument("--rows", type=int, default=NEW["rows"], help="experience rows for a new run")
+    train.add_argument("--batch-size", type=int, default=NEW["batch_size"])
+    train.add_argument("--lr", type=float, default=NEW["lr"])
     train.add_argument("--max-calls", type=int, default=None, help="stop cleanly after this many LLM calls")
     train.add_argument("--max-tokens", type=int, default=None, help="stop cleanly after this many tokens")
     train.add_argument("--max-cost", type=float, default=None, help="stop cleanly after this many USD")
     train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    train.add_argument(
+        "--concurrency",
+        type=int,
+        default=OPTIONS.concurrency,
+        help="LLM calls in flight at once (an endpoint backend uses at least 4)",
+    )
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     train.add_argument("--review", action="store_true", help="stage patches for review instead of applying")
     train.add_argument(
         "--grad",
         choices=["example", "llm"],
-        default="example",
+        default=NEW["grad"],
         help="gradient mode of a new run: example (a wrong sample becomes a row) or llm (the LLM rewrites rows)",
     )
     train.add_argument(
@@ -85,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--retriever",
         choices=["jaccard", "embedding", "hybrid"],
-        default=NEW_RUN_RETRIEVER,
+        default=NEW["retriever"],
         help="how a new run retrieves rows per input: jaccard (keywords), embedding (MiniLM + FAISS, offline) or "
-        f"hybrid (rank fusion of both); default {NEW_RUN_RETRIEVER}",
+        f"hybrid (rank fusion of both); default {NEW['retriever']}",
     )
     train.add_argument(
         "--grammar",
@@ -99,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--capacity",
         choices=["evict", "merge"],
-        default="evict",
+        default=NEW["capacity"],
         help="when no row is free: evict the least trusted row, or merge the sample into its best row",
     )
     train.add_argument("--quiet", action="store_true")
@@ -136,37 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace, service: Service) -> int:
-    params = TrainParams(
-        run_dir=args.run_dir,
-        dataset=args.dataset,
-        epochs=args.epochs,
-        backend=args.backend or "local",
-        model=args.model,
-        base_url=args.base_url,
-        seed=args.seed,
-        topk=args.topk,
-        rows=args.rows,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_calls=args.max_calls,
-        max_tokens=args.max_tokens,
-        max_cost=args.max_cost,
-        resume=args.resume,
-        review=args.review,
-        grad=args.grad,
-        capacity=args.capacity,
-        query=args.query,
-        retriever=args.retriever,
-        grammar=args.grammar,
-        cache=args.cache,
-        no_cache=args.no_cache,
-        max_steps=args.max_steps,
-        executor=args.executor,
-        workers=args.workers,
-    )
+    settings = {name: getattr(args, name) for name in RUN_SETTINGS}  # None: a new run's default
+    options = RunOptions(**{f.name: getattr(args, f.name) for f in fields(RunOptions)})
     cancel = CancelToken()
     try:
-        result = service.train(params, cancel)
+        result = service.train(args.run_dir, options, settings, cancel)
     except KeyboardInterrupt:
         cancel.cancel()
         print("interrupted; the run is resumable with --resume", file=sys.stderr)

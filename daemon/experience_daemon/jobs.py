@@ -5,23 +5,24 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from experience.events import CancelToken, Event, EventSink, Log, Metrics
 from experience.kernel import Budget
-from experience.tasks.dataset import Dataset, DatasetError, load_dataset
+from experience.tasks.dataset import Dataset, load_dataset
 from experience.train.executor import executor_choice
+from experience.train.options import RunOptions, new_run_config
 from experience.train.rollback import rollback as rollback_run
-from experience.train.run_dir import NEW_RUN_QUERY, RunConfig, RunDir, RunError
+from experience.train.run_dir import RunDir, RunError
 from experience.train.trainer import EvalResult, Trainer
 from experience_daemon.errors import RunBusy
 from experience_daemon.session import Job, RunSession
 from experience_daemon.validation import check_writable
 
 if TYPE_CHECKING:
-    from experience_daemon.service import Service, TrainParams
+    from experience_daemon.service import Service
 
 
 @contextlib.contextmanager
@@ -55,80 +56,55 @@ def job_sink(service: Service, session: RunSession, extra: EventSink | None) -> 
     return sink
 
 
-def grammar_setting(asked: str | None, dataset: Dataset) -> str:
-    """A new run's grammar: as asked, else on when the dataset names one; "on" without one is an error."""
-    if asked == "on" and dataset.grammar is None:
-        raise DatasetError(
-            f"--grammar on, but dataset {dataset.path or dataset.name} names no grammar; add a .gbnf file and "
-            "'grammar' to its manifest.json, or pass --grammar off"
-        )
-    return asked or ("on" if dataset.grammar is not None else "off")
-
-
-def new_run(service: Service, params: TrainParams, dataset: Dataset) -> RunDir:
+def new_run(
+    service: Service, run_dir: str, settings: Mapping[str, Any], options: RunOptions, dataset: Dataset
+) -> RunDir:
     """Create a run for `dataset` (a run already there is moved aside to a .bak folder)."""
-    path = Path(params.run_dir)
-    grammar = grammar_setting(params.grammar, dataset)  # before anything moves: a refusal leaves all as it was
+    path = Path(run_dir)
+    config = new_run_config(dataset, settings, options)  # before anything moves: a refusal leaves all as it was
     if (path / "run.json").exists():
         service.close_run(path)
         backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.move(str(path), str(backup))
         note = f"{path} held a run; moved it to {backup} (pass --resume to continue a run instead)"
         service.events(Log(note))
-    config = RunConfig(
-        dataset=str(Path(dataset.path or params.dataset or ".").resolve()),
-        source_ext=dataset.source_ext,
-        target_ext=dataset.target_ext,
-        task_prompt=dataset.task_prompt,
-        backend=params.backend,
-        model=params.model,
-        base_url=params.base_url,
-        seed=params.seed,
-        topk=params.topk,
-        rows=params.rows,
-        batch_size=params.batch_size,
-        lr=params.lr,
-        review=params.review,
-        grad=params.grad,
-        capacity=params.capacity,
-        query=params.query or dataset.query or NEW_RUN_QUERY,
-        retriever=params.retriever,
-        grammar=grammar,
-        executor=params.executor or "inprocess",
-        workers=params.workers or 1,
-    )
     return RunDir.create(path, config)
 
 
 def train(
-    service: Service, params: TrainParams, cancel: CancelToken | None, events: EventSink | None
+    service: Service,
+    run_dir: str,
+    settings: Mapping[str, Any],
+    options: RunOptions,
+    cancel: CancelToken | None,
+    events: EventSink | None,
 ) -> dict[str, Any]:
     """Train (or resume) a run: lock first, then read its state, sharing the session's experience."""
-    if params.resume:
-        session = service.session(params.run_dir)
+    if options.resume:
+        session = service.session(run_dir)
     else:
-        if not params.dataset:
+        if not options.dataset:
             raise RunError("train needs --dataset DIR for a new run (or --resume to continue one)")
-        dataset = load_dataset(params.dataset)
+        dataset = load_dataset(options.dataset)
         dataset.split("train")
-        new_run(service, params, dataset)
-        session = service.session(params.run_dir)
-    budget = Budget(max_calls=params.max_calls, max_tokens=params.max_tokens, max_cost=params.max_cost)
+        new_run(service, run_dir, settings, options, dataset)
+        session = service.session(run_dir)
+    budget = Budget(max_calls=options.max_calls, max_tokens=options.max_tokens, max_cost=options.max_cost)
     with job(session, "train", cancel) as current, session.run.lock():
         session.reload()  # under the lock: what another writer did before us is what we continue from
         run, cfg = session.run, session.run.config
-        if params.resume:
-            dataset = load_dataset(params.dataset or cfg.dataset)
+        if options.resume:
+            dataset = load_dataset(options.dataset or cfg.dataset)
         check_writable(run.path)
-        cfg.executor, cfg.workers = executor_choice(cfg.executor, cfg.workers, params.executor, params.workers)
+        cfg.executor, cfg.workers = executor_choice(cfg.executor, cfg.workers, options.executor, options.workers)
         kernel = service.make_kernel(
             cfg.backend,
             cfg.model,
             cfg.base_url,
-            cache=params.cache,
-            no_cache=params.no_cache,
+            cache=options.cache,
+            no_cache=options.no_cache,
             budget=budget,
-            concurrency=params.concurrency,
+            concurrency=options.concurrency,
             executor=cfg.executor,
             workers=cfg.workers,
         )
@@ -144,7 +120,7 @@ def train(
                 cancel=current.cancel,
                 experience=session.experience,
             )
-            result = trainer.train(params.epochs, max_steps=params.max_steps)
+            result = trainer.train(options.epochs, max_steps=options.max_steps)
         finally:
             kernel.close()
             session.mark_current()
@@ -173,16 +149,14 @@ def evaluate(
     cancel: CancelToken | None = None,
 ) -> EvalResult:
     """Evaluate a run (created empty first when missing: the zero-shot baseline)."""
-    from experience_daemon.service import TrainParams
-
     split, record = str(options.get("split", "val")), bool(options.get("record", True))
     backend, model, base_url = options.get("backend"), options.get("model"), options.get("base_url")
     path = Path(run_dir)
     if not (path / "run.json").exists():
         if not dataset:
             raise RunError(f"no run at {path}; pass --dataset to evaluate an empty (zero-shot) run there")
-        fresh = TrainParams(run_dir, dataset, backend=backend or "local", model=model, base_url=base_url)
-        new_run(service, fresh, load_dataset(dataset))
+        fresh = {"backend": backend, "model": model, "base_url": base_url}  # None: a new run's default
+        new_run(service, run_dir, fresh, RunOptions(dataset=dataset), load_dataset(dataset))
     session = service.session(run_dir)
     session.refresh_run()
     run = session.run

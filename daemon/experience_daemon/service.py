@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from experience.events import CancelToken, EntryChanged, Event, EventSink, ignore
 from experience.kernel import Backend, Budget, Kernel, make_backend
 from experience.train.executor import executor_backend
-from experience.train.run_dir import NEW_RUN_RETRIEVER, RunLocked
+from experience.train.options import RunOptions
+from experience.train.run_dir import RunLocked
 from experience.train.trainer import EvalResult
 from experience_daemon import edits, jobs, review, validation, views
 from experience_daemon.inference import Inference, answers_json
@@ -30,39 +30,6 @@ def default_cache_path() -> Path:
         return Path(env)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "experience" / "llm-cache.sqlite"
-
-
-@dataclass
-class TrainParams:
-    """Everything `train` accepts; defaults are what `experience train` uses."""
-
-    run_dir: str
-    dataset: str | None = None
-    epochs: int = 3
-    backend: str = "local"
-    model: str | None = None
-    base_url: str | None = None
-    seed: int = 0
-    topk: int = 3
-    rows: int = 32
-    batch_size: int = 4
-    lr: float = 1.0
-    max_calls: int | None = None
-    max_tokens: int | None = None
-    max_cost: float | None = None
-    resume: bool = False
-    review: bool = False
-    grad: str = "example"
-    capacity: str = "evict"
-    query: str | None = None  # None: the dataset manifest's choice, else NEW_RUN_QUERY (lexical)
-    retriever: str = NEW_RUN_RETRIEVER  # a new run's retriever: jaccard | embedding | hybrid
-    grammar: str | None = None  # "on" | "off"; None: on when the dataset names a grammar
-    cache: str | None = None
-    no_cache: bool = False
-    concurrency: int = 1
-    max_steps: int | None = None
-    executor: str | None = None  # None: the run's (a new run: inprocess); "ray" fans calls out to Ray workers
-    workers: int | None = None  # Ray workers (None: the run's, else 1)
 
 
 class Service:
@@ -195,14 +162,17 @@ class Service:
     # -- runs ----------------------------------------------------------------------------
     def train(
         self,
-        params: TrainParams,
+        run_dir: str,
+        options: RunOptions | None = None,
+        settings: Mapping[str, Any] | None = None,
         cancel: CancelToken | None = None,
         *,
         events: EventSink | None = None,
     ) -> dict[str, Any]:
-        """Train (or resume) a run; returns the final validation metrics."""
-        validation.check_train_params(params)  # before anything is created: a bad option leaves nothing behind
-        return jobs.train(self, params, cancel, events)
+        """Train (or resume) a run; `settings` (RunConfig fields) shape a new run. The final validation metrics."""
+        options, settings = options or RunOptions(), settings or {}
+        validation.check_train(settings, options)  # before anything is created: a bad option leaves nothing behind
+        return jobs.train(self, run_dir, settings, options, cancel, events)
 
     def step(
         self,
@@ -217,15 +187,9 @@ class Service:
         session = self.session(run_dir)
         session.refresh_run()
         state = session.run.state
-        params = TrainParams(
-            run_dir=run_dir,
-            dataset=dataset,
-            resume=True,
-            epochs=max(state.epochs, state.epoch + 1),
-            max_steps=1,
-            no_cache=no_cache,
-        )
-        return self.train(params, cancel, events=events)
+        epochs = max(state.epochs, state.epoch + 1)
+        options = RunOptions(dataset=dataset, resume=True, epochs=epochs, max_steps=1, no_cache=no_cache)
+        return self.train(run_dir, options, cancel=cancel, events=events)
 
     def cancel(self, run_dir: str) -> bool:
         """Ask the job running on a run to stop at its next safe point; False when nothing runs."""

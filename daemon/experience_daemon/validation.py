@@ -6,17 +6,23 @@ import contextlib
 import math
 import os
 import secrets
+from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 
 from experience.train.executor import executor_problems
+from experience.train.options import RunOptions, new_run_defaults, unknown_settings
+from experience.train.run_dir import CAPACITY_POLICIES, GRAD_MODES
 from experience_daemon.errors import ServiceError
 
-if TYPE_CHECKING:
-    from experience_daemon.service import TrainParams
-
-GRAD_MODES = ("example", "llm")
-CAPACITY_POLICIES = ("evict", "merge")
+CHOICES: dict[str, tuple[str, ...]] = {  # a new run's settings with a fixed set of values (None: the default)
+    "grad": GRAD_MODES,
+    "query": ("llm", "lexical"),
+    "retriever": ("jaccard", "embedding", "hybrid"),
+    "grammar": ("on", "off"),
+    "capacity": CAPACITY_POLICIES,
+}
 
 
 class InvalidParams(ServiceError):
@@ -39,12 +45,14 @@ def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def train_param_problems(params: TrainParams) -> list[str]:
-    """Every option of a train request that is out of range, as one sentence each (empty: all fine)."""
-    problems: list[str] = []
+def train_problems(settings: Mapping[str, Any], options: RunOptions) -> list[str]:
+    """Every run setting or option of a train request that is out of range, one sentence each (empty: all fine)."""
+    problems = unknown_settings(settings)
+    chosen = new_run_defaults() | {name: value for name, value in settings.items() if value is not None}
+    values = chosen | asdict(options)  # no name is both a run setting and an option
 
     def at_least(name: str, low: int, optional: bool = False) -> None:
-        value = getattr(params, name, None)
+        value = values.get(name)
         if value is None and optional:
             return
         if not _is_int(value) or value < low:
@@ -55,35 +63,24 @@ def train_param_problems(params: TrainParams) -> list[str]:
     for name in ("max_steps", "max_calls", "max_tokens"):
         at_least(name, 1, optional=True)
     at_least("seed", 0)
-    lr = getattr(params, "lr", None)
+    lr = values.get("lr")
     if not _is_number(lr) or not 0 < lr <= 1:
         problems.append(f"{_flag('lr')} must be a number in (0, 1], got {lr!r}")
-    max_cost = getattr(params, "max_cost", None)
+    max_cost = values.get("max_cost")
     if max_cost is not None and (not _is_number(max_cost) or max_cost <= 0):
         problems.append(f"{_flag('max_cost')} must be a positive number of USD, got {max_cost!r}")
-    grad = getattr(params, "grad", "example")
-    if grad not in GRAD_MODES:
-        problems.append(f"{_flag('grad')} must be one of {', '.join(GRAD_MODES)}, got {grad!r}")
-    query = getattr(params, "query", None)
-    if query is not None and query not in ("llm", "lexical"):
-        problems.append(f"{_flag('query')} must be llm or lexical, got {query!r}")
-    retriever = getattr(params, "retriever", "jaccard")
-    if retriever not in ("jaccard", "embedding", "hybrid"):
-        problems.append(f"{_flag('retriever')} must be jaccard, embedding or hybrid, got {retriever!r}")
-    grammar = getattr(params, "grammar", None)
-    if grammar is not None and grammar not in ("on", "off"):
-        problems.append(f"{_flag('grammar')} must be on or off, got {grammar!r}")
-    capacity = getattr(params, "capacity", "evict")
-    if capacity not in CAPACITY_POLICIES:
-        problems.append(f"{_flag('capacity')} must be one of {', '.join(CAPACITY_POLICIES)}, got {capacity!r}")
-    executor = getattr(params, "executor", None) or (None if getattr(params, "resume", False) else "inprocess")
-    problems += executor_problems(executor, getattr(params, "workers", None))
+    for name, choices in CHOICES.items():
+        value = values.get(name)
+        if value is not None and value not in choices:
+            problems.append(f"{_flag(name)} must be one of {', '.join(choices)}, got {value!r}")
+    executor = options.executor or (None if options.resume else "inprocess")
+    problems += executor_problems(executor, options.workers)
     return problems
 
 
-def check_train_params(params: TrainParams) -> None:
-    """Raise InvalidParams naming every out-of-range option; called before a run is created or touched."""
-    problems = train_param_problems(params)
+def check_train(settings: Mapping[str, Any], options: RunOptions) -> None:
+    """Raise InvalidParams naming every out-of-range setting or option; called before a run is created or touched."""
+    problems = train_problems(settings, options)
     if problems:
         raise InvalidParams(
             f"invalid training options: {'; '.join(problems)}. Nothing was created or changed",

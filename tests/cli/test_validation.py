@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from experience.train.options import RunOptions
 from experience.train.run_dir import RunConfig, RunDir, RunError
 from experience_daemon.cli import main
-from experience_daemon.service import TrainParams
-from experience_daemon.validation import InvalidParams, check_train_params, check_writable, train_param_problems
+from experience_daemon.validation import InvalidParams, check_train, check_writable, train_problems
 from learning_fixtures import write_dataset
 
 BAD_OPTIONS = [
@@ -81,25 +81,31 @@ def test_bad_options_on_resume_leave_the_run_as_it_was(
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
-def test_params_the_cli_does_not_expose_are_checked_too(tmp_path: Path) -> None:
-    params = TrainParams(run_dir=str(tmp_path / "r"), concurrency=0)
-    setattr(params, "grad", "magic")  # noqa: B010 (a field another change adds)
-    setattr(params, "capacity", "grow")  # noqa: B010
-    problems = train_param_problems(params)
+def test_settings_and_options_of_a_request_are_checked_too() -> None:
+    settings = {"grad": "magic", "capacity": "grow"}  # as a JSON-RPC request may send them
+    problems = train_problems(settings, RunOptions(concurrency=0))
     assert len(problems) == 3
     assert any("concurrency" in p for p in problems)
     assert any("grad" in p and "example" in p for p in problems)
     assert any("capacity" in p and "evict" in p for p in problems)
     with pytest.raises(InvalidParams) as caught:
-        check_train_params(params)
+        check_train(settings, RunOptions(concurrency=0))
     assert isinstance(caught.value, RunError) and caught.value.kind == "invalidParams"
     assert caught.value.data["problems"] == problems
 
 
-def test_default_params_pass() -> None:
-    params = TrainParams(run_dir="r", max_steps=1, max_calls=1, max_tokens=1, max_cost=0.01, lr=1.0)
-    assert train_param_problems(params) == []
-    check_train_params(params)
+def test_an_unknown_setting_is_named_with_the_known_ones() -> None:
+    problems = train_problems({"learning_rate": 0.5, "epochs": 2}, RunOptions())  # epochs is an option, not a setting
+    assert len(problems) == 2
+    assert "'learning_rate' is not a run setting" in problems[0] and "lr" in problems[0]
+    assert "'epochs' is not a run setting" in problems[1]
+
+
+def test_default_settings_and_options_pass() -> None:
+    options = RunOptions(max_steps=1, max_calls=1, max_tokens=1, max_cost=0.01)
+    assert train_problems({"lr": 1.0}, options) == []
+    assert train_problems({}, RunOptions()) == []
+    check_train({"lr": 1.0, "model": None}, options)
 
 
 def test_check_writable_accepts_a_writable_folder_and_leaves_no_probe(tmp_path: Path) -> None:

@@ -315,10 +315,10 @@ def test_bound_retriever_scores_the_picked_rows_of_each_input() -> None:
 
 
 def test_choosing_a_retriever() -> None:
+    from experience.train.options import RunOptions
     from experience.train.run_dir import NEW_RUN_RETRIEVER, RunConfig
     from experience_daemon.cli import build_parser
-    from experience_daemon.service import TrainParams
-    from experience_daemon.validation import train_param_problems
+    from experience_daemon.validation import train_problems
 
     assert isinstance(make_retriever(), JaccardRetriever)
     with pytest.raises(ValueError, match="unknown retriever"):
@@ -326,6 +326,6 @@ def test_choosing_a_retriever() -> None:
     assert RunConfig("d", "py", "viba", "t").retriever == "jaccard"  # what run.json files without the key meant
     assert build_parser().parse_args(["train", "--run-dir", "r"]).retriever == NEW_RUN_RETRIEVER == "hybrid"
     assert build_parser().parse_args(["train", "--run-dir", "r", "--retriever", "jaccard"]).retriever == "jaccard"
-    assert any("retriever" in p for p in train_param_problems(TrainParams(run_dir="r", retriever="bm25")))
+    assert any("retriever" in p for p in train_problems({"retriever": "bm25"}, RunOptions()))
     assert "embedding" in make_retriever("embedding", embedder=fake_embedder()).describe()["retriever"]
     assert text_hash("a") != text_hash("b") and len(text_hash("a")) == 32

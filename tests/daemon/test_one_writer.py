@@ -10,9 +10,10 @@ from daemon_doubles import write_dataset
 from doubles import ScriptedBackend
 from experience.kernel import Kernel
 from experience.tasks.dataset import load_dataset
+from experience.train.options import RunOptions
 from experience.train.run_dir import RunDir
 from experience.train.trainer import Trainer
-from experience_daemon.service import Service, TrainParams
+from experience_daemon.service import Service
 from learning_fixtures import copying_translator
 
 
@@ -20,14 +21,15 @@ def test_a_resume_opened_before_another_writer_trained_continues_from_that_write
     dataset = write_dataset(tmp_path / "data")
     run_dir = tmp_path / "run"
     service = Service(backend_factory=lambda: ScriptedBackend(copying_translator))
-    service.train(TrainParams(str(run_dir), str(dataset), epochs=2, rows=6, batch_size=1, max_steps=1, no_cache=True))
+    first = RunOptions(dataset=str(dataset), epochs=2, max_steps=1, no_cache=True)
+    service.train(str(run_dir), first, {"rows": 6, "batch_size": 1})
     stale = service.session(str(run_dir))  # this daemon holds the run open at step 1
     assert stale.run.state.step == 1
     other = RunDir.open(run_dir)  # another process trains two more steps meanwhile
     with other.lock():
         Trainer(other, load_dataset(str(dataset)), Kernel(ScriptedBackend(copying_translator))).train(2, max_steps=2)
     assert RunDir.open(run_dir).state.step == 3
-    result = service.train(TrainParams(str(run_dir), resume=True, epochs=2, max_steps=1, no_cache=True))
+    result = service.train(str(run_dir), RunOptions(resume=True, epochs=2, max_steps=1, no_cache=True))
     assert result["step"] == 4  # not 2: the stale step-1 state was never written back
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if r["split"] == "train"] == [1, 2, 3, 4]

@@ -7,20 +7,22 @@ import contextlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from experience.events import CancelToken, Event, EventSink, Progress
+from experience.train.options import RunOptions
 from experience_daemon import protocol as p
 from experience_daemon.errors import ServiceError
-from experience_daemon.service import TrainParams
 
 if TYPE_CHECKING:
     from experience_daemon.server import ExperienceServer
 
 Work = Callable[[CancelToken, EventSink], Any]
+OPTION_NAMES = frozenset(f.name for f in fields(RunOptions))
 
 
 def snake(name: str) -> str:
@@ -125,14 +127,15 @@ async def train(server: ExperienceServer, params: p.TrainRequest) -> p.TrainResu
             "runDir (the daemon never moves a run aside)"
         )
     skip = {"runDir", "resume", *p.LSP_KEYS}
-    fields: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in skip}
-    train_params = TrainParams(run_dir=run_dir, resume=resume, **fields)
+    asked: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in skip}
+    options = RunOptions(resume=resume, **{k: v for k, v in asked.items() if k in OPTION_NAMES})
+    settings = {k: v for k, v in asked.items() if k not in OPTION_NAMES}  # RunConfig fields: checked by the service
     title = f"Training {Path(run_dir).name}"
     result = await run_job(
         server,
         dict(params),
         title,
-        lambda cancel, sink: server.service.train(train_params, cancel, events=sink),
+        lambda cancel, sink: server.service.train(run_dir, options, settings, cancel, events=sink),
     )
     return _wire(result)
 

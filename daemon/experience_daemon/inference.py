@@ -5,19 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from experience.train.infer import Answer, RunModel
-
-if TYPE_CHECKING:
-    from experience_daemon.service import Service
+from experience_daemon.workspace import Workspace
 
 
 class Inference:
     """One RunModel per run (opened on first use, with a kernel on the run's own backend); thread-safe."""
 
-    def __init__(self, service: Service, *, cache: str | None = None, no_cache: bool = False) -> None:
-        self.service = service
+    def __init__(self, workspace: Workspace, *, cache: str | None = None, no_cache: bool = False) -> None:
+        self.workspace = workspace
         self.cache = cache
         self.no_cache = no_cache
         self.models: dict[str, RunModel] = {}
@@ -32,7 +30,7 @@ class Inference:
                 from experience.train.run_dir import RunDir
 
                 cfg = RunDir.open(key, recover=False).config  # RunError naming the fix when there is no run
-                kernel = self.service.make_kernel(
+                kernel = self.workspace.make_kernel(
                     cfg.backend, cfg.model, cfg.base_url, cache=self.cache, no_cache=self.no_cache
                 )
                 found = self.models[key] = RunModel(key, kernel)

@@ -7,7 +7,7 @@ import shutil
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from experience.events import CancelToken, Event, EventSink, Log, Metrics
 from experience.kernel import Budget
@@ -20,9 +20,7 @@ from experience.train.trainer import EvalResult, Trainer
 from experience_daemon.errors import RunBusy
 from experience_daemon.session import Job, RunSession
 from experience_daemon.validation import check_writable
-
-if TYPE_CHECKING:
-    from experience_daemon.service import Service
+from experience_daemon.workspace import Workspace
 
 
 @contextlib.contextmanager
@@ -43,36 +41,36 @@ def job(session: RunSession, kind: str, cancel: CancelToken | None) -> Iterator[
         session.job = None
 
 
-def job_sink(service: Service, session: RunSession, extra: EventSink | None) -> EventSink:
-    """A job's events go to the service's sinks and `extra`; train steps report changed entries."""
+def job_sink(workspace: Workspace, session: RunSession, extra: EventSink | None) -> EventSink:
+    """A job's events go to the workspace's sinks and `extra`; train steps report changed entries."""
 
     def sink(event: Event) -> None:
-        service.emit(session.key, event)
+        workspace.emit(session.key, event)
         if extra is not None:
             extra(event)
         if isinstance(event, Metrics) and event.record.get("split") == "train":
-            service.emit_changes(session, "patch")
+            workspace.emit_changes(session, "patch")
 
     return sink
 
 
 def new_run(
-    service: Service, run_dir: str, settings: Mapping[str, Any], options: RunOptions, dataset: Dataset
+    workspace: Workspace, run_dir: str, settings: Mapping[str, Any], options: RunOptions, dataset: Dataset
 ) -> RunDir:
     """Create a run for `dataset` (a run already there is moved aside to a .bak folder)."""
     path = Path(run_dir)
     config = new_run_config(dataset, settings, options)  # before anything moves: a refusal leaves all as it was
     if (path / "run.json").exists():
-        service.close_run(path)
+        workspace.close_run(path)
         backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.move(str(path), str(backup))
         note = f"{path} held a run; moved it to {backup} (pass --resume to continue a run instead)"
-        service.events(Log(note))
+        workspace.events(Log(note))
     return RunDir.create(path, config)
 
 
 def train(
-    service: Service,
+    workspace: Workspace,
     run_dir: str,
     settings: Mapping[str, Any],
     options: RunOptions,
@@ -81,14 +79,14 @@ def train(
 ) -> dict[str, Any]:
     """Train (or resume) a run: lock first, then read its state, sharing the session's experience."""
     if options.resume:
-        session = service.session(run_dir)
+        session = workspace.session(run_dir)
     else:
         if not options.dataset:
             raise RunError("train needs --dataset DIR for a new run (or --resume to continue one)")
         dataset = load_dataset(options.dataset)
         dataset.split("train")
-        new_run(service, run_dir, settings, options, dataset)
-        session = service.session(run_dir)
+        new_run(workspace, run_dir, settings, options, dataset)
+        session = workspace.session(run_dir)
     budget = Budget(max_calls=options.max_calls, max_tokens=options.max_tokens, max_cost=options.max_cost)
     with job(session, "train", cancel) as current, session.run.lock():
         session.reload()  # under the lock: what another writer did before us is what we continue from
@@ -97,7 +95,7 @@ def train(
             dataset = load_dataset(options.dataset or cfg.dataset)
         check_writable(run.path)
         cfg.executor, cfg.workers = executor_choice(cfg.executor, cfg.workers, options.executor, options.workers)
-        kernel = service.make_kernel(
+        kernel = workspace.make_kernel(
             cfg.backend,
             cfg.model,
             cfg.base_url,
@@ -108,7 +106,7 @@ def train(
             executor=cfg.executor,
             workers=cfg.workers,
         )
-        sink = job_sink(service, session, events)
+        sink = job_sink(workspace, session, events)
         for warning in getattr(kernel, "warnings", []):
             sink(Log(warning, "warning"))
         try:
@@ -124,24 +122,24 @@ def train(
         finally:
             kernel.close()
             session.mark_current()
-            service.emit_changes(session, "patch")
+            workspace.emit_changes(session, "patch")
     # where the run now is wins over the keys of the last metrics record (its epoch is the one evaluated)
     return {"run_dir": str(run.path), **result, "step": run.state.step, "epoch": run.state.epoch}
 
 
-def rollback(service: Service, run_dir: str, to_step: int) -> dict[str, Any]:
+def rollback(workspace: Workspace, run_dir: str, to_step: int) -> dict[str, Any]:
     """Restore a run's experience as after `to_step`, under its lock (refused while it trains)."""
-    session = service.session(run_dir)
+    session = workspace.session(run_dir)
     with job(session, "rollback", None), session.run.lock():
         session.reload()
         result = rollback_run(session.run, session.experience, to_step)
         session.mark_current()
-    service.emit_changes(session, "rollback")
+    workspace.emit_changes(session, "rollback")
     return {"runDir": session.key, **result}
 
 
 def evaluate(
-    service: Service,
+    workspace: Workspace,
     run_dir: str,
     dataset: str | None,
     options: dict[str, Any],
@@ -156,8 +154,8 @@ def evaluate(
         if not dataset:
             raise RunError(f"no run at {path}; pass --dataset to evaluate an empty (zero-shot) run there")
         fresh = {"backend": backend, "model": model, "base_url": base_url}  # None: a new run's default
-        new_run(service, run_dir, fresh, RunOptions(dataset=dataset), load_dataset(dataset))
-    session = service.session(run_dir)
+        new_run(workspace, run_dir, fresh, RunOptions(dataset=dataset), load_dataset(dataset))
+    session = workspace.session(run_dir)
     session.refresh_run()
     run = session.run
     data = load_dataset(dataset or run.config.dataset)
@@ -167,7 +165,7 @@ def evaluate(
     executor, workers = executor_choice(
         run.config.executor, run.config.workers, options.get("executor"), options.get("workers")
     )
-    kernel = service.make_kernel(
+    kernel = workspace.make_kernel(
         backend or run.config.backend,
         model or run.config.model,
         base_url or run.config.base_url,
@@ -177,7 +175,7 @@ def evaluate(
         workers=workers,
     )
     try:
-        sink = job_sink(service, session, events)
+        sink = job_sink(workspace, session, events)
         trainer = Trainer(run, data, kernel, events=sink, cancel=cancel, experience=session.experience)
         return trainer.evaluate(pairs, split, record=record)
     finally:

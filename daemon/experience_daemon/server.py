@@ -42,8 +42,10 @@ if TYPE_CHECKING:
     from pygls.server import ServerErrors
 
     from experience.events import Event
-    from experience_daemon.service import BackendFactory, Service
+    from experience_daemon.handlers.host import Host
+    from experience_daemon.service import Service
     from experience_daemon.watcher import RunWatcher
+    from experience_daemon.workspace import BackendFactory
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., Awaitable[Any]]
@@ -256,7 +258,8 @@ class ExperienceServer(LanguageServer):
             try:
                 decoded = protocol.decode_params(method, params)
                 handlers = self._handlers if self._handlers is not None else await self.call(self.load)
-                return await handlers[method](self, decoded)
+                host: Host = self  # what the handlers see of the server (checked by mypy)
+                return await handlers[method](host, decoded)
             except (asyncio.CancelledError, JsonRpcException):
                 raise
             except Exception as error:

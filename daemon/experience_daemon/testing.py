@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:  # at run time this module stays light: the daemon imports it before answering `initialize`
-    from experience_daemon.service import BackendFactory
+    from experience_daemon.workspace import BackendFactory
 
 ENV = "EXPERIENCE_TEST_BACKEND"
 log = logging.getLogger(__name__)

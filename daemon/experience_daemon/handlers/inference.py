@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from experience_daemon import protocol as p
-
-if TYPE_CHECKING:
-    from experience_daemon.server import ExperienceServer
+from experience_daemon.handlers.host import Host
 
 
-async def infer(server: ExperienceServer, params: p.InferParams) -> p.InferResult:
+async def infer(server: Host, params: p.InferParams) -> p.InferResult:
     """The run's answers (the same RunModel as `experience infer` and `experience serve`)."""
     result: p.InferResult = await server.call(server.service.infer, params["runDir"], list(params["inputs"]))
     return result
 
 
-async def merge_runs(server: ExperienceServer, params: p.MergeRunsParams) -> p.MergeRunsResult:
+async def merge_runs(server: Host, params: p.MergeRunsParams) -> p.MergeRunsResult:
     """Merge runs into a new run (the inputs are only read)."""
     result: p.MergeRunsResult = await server.call(
         server.service.merge_runs,

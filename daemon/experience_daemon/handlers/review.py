@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from experience_daemon import protocol as p
-
-if TYPE_CHECKING:
-    from experience_daemon.server import ExperienceServer
+from experience_daemon.handlers.host import Host
 
 
-async def patches(server: ExperienceServer, params: p.PatchesParams) -> list[p.PatchInfo]:
+async def patches(server: Host, params: p.PatchesParams) -> list[p.PatchInfo]:
     """Patch records of one step, or of every step; optionally only one state."""
     found: list[p.PatchInfo] = await server.call(
         server.service.patches, params["runDir"], params.get("step"), params.get("state")
@@ -19,7 +17,7 @@ async def patches(server: ExperienceServer, params: p.PatchesParams) -> list[p.P
     return found
 
 
-async def preview_patch(server: ExperienceServer, params: p.PreviewParams) -> p.PatchPreview:
+async def preview_patch(server: Host, params: p.PreviewParams) -> p.PatchPreview:
     """The entry as a patch leaves it; for a staged patch, exactly what acceptPatch would write."""
     preview: p.PatchPreview = await server.call(
         server.service.preview_patch, params["runDir"], params["patchId"], params.get("side", "after")
@@ -27,19 +25,19 @@ async def preview_patch(server: ExperienceServer, params: p.PreviewParams) -> p.
     return preview
 
 
-async def accept_patch(server: ExperienceServer, params: p.PatchParams) -> p.PatchDecision:
+async def accept_patch(server: Host, params: p.PatchParams) -> p.PatchDecision:
     """Apply a staged patch to its entry (error patchConflict if it no longer applies)."""
     decision: p.PatchDecision = await server.call(server.service.accept_patch, params["runDir"], params["patchId"])
     return decision
 
 
-async def reject_patch(server: ExperienceServer, params: p.PatchParams) -> p.PatchDecision:
+async def reject_patch(server: Host, params: p.PatchParams) -> p.PatchDecision:
     """Mark a staged patch rejected."""
     decision: p.PatchDecision = await server.call(server.service.reject_patch, params["runDir"], params["patchId"])
     return decision
 
 
-async def rollback(server: ExperienceServer, params: p.RollbackParams) -> p.RollbackResult:
+async def rollback(server: Host, params: p.RollbackParams) -> p.RollbackResult:
     """Restore a run's experience as after a step (error busy/runLocked while it trains)."""
     result: p.RollbackResult = await server.call(server.service.rollback, params["runDir"], params["toStep"])
     return result

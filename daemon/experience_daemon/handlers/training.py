@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
@@ -17,9 +17,7 @@ from experience.events import CancelToken, Event, EventSink, Progress
 from experience.train.options import RunOptions
 from experience_daemon import protocol as p
 from experience_daemon.errors import ServiceError
-
-if TYPE_CHECKING:
-    from experience_daemon.server import ExperienceServer
+from experience_daemon.handlers.host import Host
 
 Work = Callable[[CancelToken, EventSink], Any]
 OPTION_NAMES = frozenset(f.name for f in fields(RunOptions))
@@ -33,7 +31,7 @@ def snake(name: str) -> str:
 class WorkDone:
     """Work-done progress of one request; the server creates the token (VS Code sends none)."""
 
-    def __init__(self, server: ExperienceServer, title: str, token: str | int | None) -> None:
+    def __init__(self, server: Host, title: str, token: str | int | None) -> None:
         self.server = server
         self.title = title
         self.token = token
@@ -90,7 +88,7 @@ def _summary(result: dict[str, Any]) -> str:
     return "done"
 
 
-async def run_job(server: ExperienceServer, params: dict[str, Any], title: str, work: Work) -> dict[str, Any]:
+async def run_job(server: Host, params: dict[str, Any], title: str, work: Work) -> dict[str, Any]:
     """Run blocking work with progress; stopped by $/cancelRequest, progress cancel or cancel."""
     cancel = CancelToken()
     progress = WorkDone(server, title, params.get("workDoneToken"))
@@ -116,7 +114,7 @@ def _wire(result: dict[str, Any]) -> p.TrainResult:
     return out  # type: ignore[return-value]
 
 
-async def train(server: ExperienceServer, params: p.TrainRequest) -> p.TrainResult:
+async def train(server: Host, params: p.TrainRequest) -> p.TrainResult:
     """Train a run (a new one needs `dataset`); an existing run is continued, never replaced."""
     run_dir = params["runDir"]
     exists = (Path(run_dir) / "run.json").exists()
@@ -140,7 +138,7 @@ async def train(server: ExperienceServer, params: p.TrainRequest) -> p.TrainResu
     return _wire(result)
 
 
-async def step(server: ExperienceServer, params: p.StepRequest) -> p.TrainResult:
+async def step(server: Host, params: p.StepRequest) -> p.TrainResult:
     """One training step of an existing run."""
     run_dir = params["runDir"]
     result = await run_job(
@@ -158,7 +156,7 @@ async def step(server: ExperienceServer, params: p.StepRequest) -> p.TrainResult
     return _wire(result)
 
 
-async def evaluate(server: ExperienceServer, params: p.EvaluateRequest) -> p.EvalResult:
+async def evaluate(server: Host, params: p.EvaluateRequest) -> p.EvalResult:
     """Evaluate a run's experience on a split (with progress; cancelling it answers an error, records nothing)."""
     options: dict[str, Any] = {snake(k): v for k, v in params.items() if k not in {"runDir", *p.LSP_KEYS}}
     run_dir = params["runDir"]
@@ -174,7 +172,7 @@ async def evaluate(server: ExperienceServer, params: p.EvaluateRequest) -> p.Eva
     return answer
 
 
-async def cancel(server: ExperienceServer, params: p.RunParams) -> p.CancelResult:
+async def cancel(server: Host, params: p.RunParams) -> p.CancelResult:
     """Ask the run's training to stop at its next safe point."""
     return {"cancelled": server.service.cancel(params["runDir"])}
 

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from experience.bench.throughput import floor_seconds, translate_tasks
 from experience.kernel import Completion, Kernel, KernelTask
 from experience.kernel.backends.local import LocalBackend
+from experience_bench.throughput import floor_seconds, translate_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 

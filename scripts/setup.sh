@@ -9,4 +9,6 @@ PY=${PYTHON:-python3}
 # A portable build that runs on any x86-64 CPU with AVX2.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON}"
 # The ray extra: --executor ray and its tests (tests/core/test_ray_*.py) run on a local Ray instance.
+# The editable install also makes experience_bench (bench/experience_bench, `experience bench`) importable;
+# its optional peer, DSPy, comes with the bench extra: pip install -e '.[bench]'.
 "$PY" -m pip install --quiet --disable-pip-version-check -e '.[test,ray]'

@@ -21,6 +21,10 @@ from experience_daemon.progress import ProgressRenderer
 from experience_daemon.service import Service
 
 NEW, OPTIONS = new_run_defaults(), RunOptions()  # the defaults `train` shows and uses: defined in core only
+BENCH_MISSING = (
+    "`experience bench` needs the benchmark package experience_bench (bench/experience_bench in a checkout), which "
+    "this Python cannot import; install it from the checkout with: pip install -e '.[bench]'"
+)
 KNOWN_ERRORS = (
     RunError,
     DatasetError,
@@ -214,13 +218,17 @@ def _rollback(args: argparse.Namespace, service: Service) -> int:
 def _bench(args: argparse.Namespace, service: Service) -> int:
     from pathlib import Path
 
-    from experience.bench import BenchOptions, run_bench, write_outputs
-
+    try:
+        from experience_bench import BenchOptions, run_bench, write_outputs
+        from experience_bench.runner import variant_options
+    except ModuleNotFoundError as error:
+        if error.name != "experience_bench":
+            raise
+        print(f"experience: error: {BENCH_MISSING}", file=sys.stderr)
+        return 2
     if args.seeds < 1:
         print("experience: error: --seeds must be at least 1", file=sys.stderr)
         return 2
-    from experience.bench.runner import variant_options
-
     options = BenchOptions(
         quick=args.quick, seeds=tuple(range(args.seeds)), peers=not args.no_peers, **variant_options(args.variants)
     )

@@ -78,8 +78,8 @@ def test_eval_of_the_viba_dataset_prints_valid_with_the_local_model(
     tmp_path: Path, local_model_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`experience eval --run-dir R --dataset <viba> --json` as a user runs it (2 val pairs, zero-shot, grammar on)."""
-    from experience.bench.common import write_subset
     from experience.tasks.dataset import load_dataset
+    from experience_bench.common import write_subset
 
     dataset = write_subset(load_dataset(ROOT / "datasets" / "viba"), tmp_path / "viba", {"train": 2, "val": 2}, 0)
     run = tmp_path / "run"

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from doubles import ScriptedBackend
-from experience.bench import BenchOptions, run_bench, write_outputs
-from experience.bench.baselines import all_pairs_baseline, few_shot_baseline, few_shot_task, pick_shots, run_prompt
-from experience.bench.common import Spread, score, write_subset
-from experience.bench.learning import VARIANTS, Lab, LearnPlan, Variant, cost_per_epoch
-from experience.bench.ledger import CountingKernel, per_sample
-from experience.bench.peer import PYTHON_ENV, dspy_baseline
-from experience.bench.report import markdown
-from experience.bench.system import overhead_figures
 from experience.kernel import Kernel
 from experience.tasks.dataset import Pair, load_dataset
 from experience.train.run_dir import RunDir
+from experience_bench import BenchOptions, run_bench, write_outputs
+from experience_bench.baselines import all_pairs_baseline, few_shot_baseline, few_shot_task, pick_shots, run_prompt
+from experience_bench.common import Spread, score, write_subset
+from experience_bench.learning import VARIANTS, Lab, LearnPlan, Variant, cost_per_epoch
+from experience_bench.ledger import CountingKernel, per_sample
+from experience_bench.peer import PYTHON_ENV, dspy_baseline
+from experience_bench.report import markdown
+from experience_bench.system import overhead_figures
 from experience_daemon import cli
 from learning_fixtures import copying_translator, write_dataset
 
@@ -246,6 +247,28 @@ def test_quick_bench_skips_learning(tmp_path: Path) -> None:
     assert details["batch_tokens"] == sum(details["single_tokens"]) > 0
 
 
+def test_cli_bench_without_the_bench_package_names_the_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setitem(sys.modules, "experience_bench", None)  # what a Python without the package sees
+    assert cli.main(["bench", "--out", str(tmp_path / "r.json"), "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "experience_bench" in err and "pip install -e '.[bench]'" in err and "Traceback" not in err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_the_bench_package_is_not_in_the_library() -> None:
+    import experience
+    import experience_bench
+
+    assert not (Path(experience.__file__).parent / "bench").exists()
+    assert Path(experience_bench.__file__).parent == REPO / "bench" / "experience_bench"
+    sources = "\n".join(
+        path.read_text(encoding="utf-8") for path in REPO.joinpath("bench", "experience_bench").glob("*.py")
+    )
+    assert "spec_from_file_location" not in sources and "sys.path.insert" not in sources  # it imports normally
+
+
 def test_cli_bench_writes_json_and_prints_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     seen: dict[str, Any] = {}
 
@@ -253,7 +276,7 @@ def test_cli_bench_writes_json_and_prints_table(tmp_path: Path, monkeypatch: pyt
         seen["options"] = options
         return {"quick": options.quick, "seeds": list(options.seeds), "system": {"figures": []}}
 
-    monkeypatch.setattr("experience.bench.run_bench", fake_run_bench)
+    monkeypatch.setattr("experience_bench.run_bench", fake_run_bench)
     out = tmp_path / "r.json"
     assert cli.main(["bench", "--out", str(out), "--quick", "--seeds", "2", "--markdown", str(tmp_path / "r.md")]) == 0
     assert seen["options"].quick and seen["options"].seeds == (0, 1) and seen["options"].cache is None

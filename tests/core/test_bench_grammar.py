@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 from doubles import ScriptedBackend
-from experience.bench import baselines
-from experience.bench.common import write_subset
-from experience.bench.learning import GRAMMAR_VARIANTS, Lab, LearnPlan, learn
-from experience.bench.ledger import CountingKernel
-from experience.bench.report import markdown
-from experience.bench.runner import BenchOptions, prompt_baselines, variant_options
 from experience.tasks.dataset import load_dataset
+from experience_bench import baselines
+from experience_bench.common import write_subset
+from experience_bench.learning import GRAMMAR_VARIANTS, Lab, LearnPlan, learn
+from experience_bench.ledger import CountingKernel
+from experience_bench.report import markdown
+from experience_bench.runner import BenchOptions, prompt_baselines, variant_options
 from learning_fixtures import copying_translator, write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -222,7 +222,7 @@ def test_token_rates_measure_and_leave_the_backend_answering_alike(local_backend
 
 
 def test_floor_ratio_divides_step_seconds_by_the_tokens_at_raw_rates() -> None:
-    from experience.bench.throughput import floor_figures
+    from experience_bench.throughput import floor_figures
 
     cold = [{"n": 4, "seconds": 8.0, "prompt_tokens": 1200, "completion_tokens": 200, "loss": 0.5}] * 2
     legacy = [{"n": 4, "seconds": 16.0, "prompt_tokens": 1200, "completion_tokens": 200, "loss": 0.5}] * 2
@@ -240,7 +240,7 @@ def test_floor_ratio_divides_step_seconds_by_the_tokens_at_raw_rates() -> None:
 
 
 def test_batch_figure_compares_one_batch_with_one_call_at_a_time() -> None:
-    from experience.bench.throughput import batch_figures, translate_tasks
+    from experience_bench.throughput import batch_figures, translate_tasks
 
     tasks = translate_tasks(ROOT / "datasets" / "viba")
     assert len(tasks) == 8 and len({t.messages[-1].content for t in tasks}) == 8

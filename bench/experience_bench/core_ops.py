@@ -1,6 +1,6 @@
 """Benchmark: make / slice / stack / diff / patch on 10,000 elements (target < 1 s each).
 
-Usage: python bench/bench_core.py --out bench/results/core.json [--n 10000] [--repeats 3]
+Usage: python -m experience_bench.core_ops --out bench/results/core.json [--n 10000] [--repeats 3]
 
 Elements are small code-like texts (3 lines) in an [n/100, 100] grid. `make` and `patch` work on
 tensors bound to a run directory, so every element is written to its own file (atomically);
@@ -28,11 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-try:
-    import experience as ex
-except ImportError:  # not installed: run from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-    import experience as ex
+import experience as ex
 
 TARGET_S = 1.0
 _names = itertools.count()

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from experience.bench.learning import Lab, LearnPlan
-from experience.bench.system import figure, step_records
 from experience.kernel import Backend, Kernel, KernelTask
 from experience.prompts import render
 from experience.tasks.dataset import load_dataset
+from experience_bench.learning import Lab, LearnPlan
+from experience_bench.system import figure, step_records
 
 FLOOR_TARGET = 1.3
 BATCH_TARGET = 0.5  # "B prompts cost well under B sequential calls"

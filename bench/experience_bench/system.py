@@ -4,21 +4,19 @@ latency, core ops at 10^4 elements, peak memory. Each figure carries its DESIGN.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import statistics
 import tempfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
 
-from experience.bench.learning import Lab, LearnPlan
 from experience.kernel import Kernel
 from experience.nn.moe import StMoe
 from experience.tensor import from_texts
 from experience.train.run_dir import RunDir
+from experience_bench.learning import Lab, LearnPlan
 
 OVERHEAD_TARGET_PCT = 2.0
 SPEEDUP_TARGET = 50.0
@@ -108,31 +106,15 @@ def measure_overhead(
     return figures, details
 
 
-def bench_script(name: str) -> ModuleType | None:
-    """Load bench/<name>.py from the checkout this package lives in (or the working directory); None if absent."""
-    for root in (Path(__file__).resolve().parents[3], Path.cwd()):
-        path = root / "bench" / f"{name}.py"
-        if path.is_file():
-            spec = importlib.util.spec_from_file_location(f"experience_bench_{name}", path)
-            if spec is None or spec.loader is None:
-                continue
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    return None
-
-
 def retrieval_figures(rows: tuple[int, ...] = RETRIEVAL_ROWS) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Jaccard top-k latency per query (p95, exact and with exploration noise) via bench/bench_retrieval.py."""
-    module = bench_script("bench_retrieval")
-    if module is None:
-        note = "bench/bench_retrieval.py not found: run from a checkout"
-        return [figure(f"Jaccard top-k p95 at {n:,} rows", None, "ms", None, None, note) for n in rows], {}
+    """Jaccard top-k latency per query (p95, exact and with exploration noise): experience_bench.retrieval_latency."""
+    from experience_bench.retrieval_latency import bench_size  # numpy-heavy: loaded only when measured
+
     args = argparse.Namespace(seed=0, dist="uniform", queries=100, k=4, noise_std=0.1)
     details: dict[str, Any] = {}
     figures = []
     for n in rows:
-        got = module.bench_size(n, args)
+        got: dict[str, Any] = bench_size(n, args)  # its figures are numbers
         details[str(n)] = got
         worst = max(float(got["query_ms_p95"]), float(got["noisy_query_ms_p95"]))
         target = f"< {RETRIEVAL_TARGET_MS:g} ms"
@@ -144,13 +126,12 @@ def retrieval_figures(rows: tuple[int, ...] = RETRIEVAL_ROWS) -> tuple[list[dict
 
 
 def core_figures(n: int = 10_000, repeats: int = 3) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """make / slice / stack / diff / patch at n elements via bench/bench_core.py."""
-    module = bench_script("bench_core")
-    if module is None:
-        return [figure(f"core ops at {n:,} elements", None, "s", None, None, "bench/bench_core.py not found")], {}
+    """make / slice / stack / diff / patch at n elements via experience_bench.core_ops."""
+    from experience_bench.core_ops import bench
+
     work = Path(tempfile.mkdtemp(prefix="bench-core-"))
     try:
-        got: dict[str, dict[str, Any]] = module.bench(n, repeats, work)
+        got: dict[str, dict[str, Any]] = bench(n, repeats, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = []

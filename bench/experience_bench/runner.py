@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experience.bench import baselines, peer, system, throughput
-from experience.bench.common import machine, peak_rss_mb, versions, write_subset
-from experience.bench.learning import VARIANT_SETS, VARIANTS, Lab, LearnPlan, Variant, learn
-from experience.bench.ledger import CountingKernel
-from experience.bench.report import markdown
 from experience.events import EventSink, ignore
 from experience.kernel import Backend, Kernel, make_backend
 from experience.tasks.dataset import Dataset, load_dataset
+from experience_bench import baselines, peer, system, throughput
+from experience_bench.common import machine, peak_rss_mb, versions, write_subset
+from experience_bench.learning import VARIANT_SETS, VARIANTS, Lab, LearnPlan, Variant, learn
+from experience_bench.ledger import CountingKernel
+from experience_bench.report import markdown
 
 Log = Callable[[str], None]
 

@@ -1,6 +1,7 @@
 """Benchmark: Jaccard and embedding (FAISS) top-k over 10^4..10^6 experience rows.
 
-Usage: python bench/bench_retrieval.py [--out bench/results/retrieval.json] [--quick] [--only jaccard|embedding]
+Usage: python -m experience_bench.retrieval_latency [--out bench/results/retrieval.json] [--quick]
+       [--only jaccard|embedding]
 
 Jaccard: synthetic, seeded data: every row holds 3-8 keywords drawn from a vocabulary of 5,000
 (uniformly, or Zipf-like with --dist zipf); every query holds 3-8 keywords from the same
@@ -24,11 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-try:
-    from experience.retrieval import JaccardIndex
-except ImportError:  # not installed: run from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-    from experience.retrieval import JaccardIndex
+from experience.retrieval import JaccardIndex
 from experience.retrieval.base import finish
 from experience.retrieval.embedder import Embedder
 from experience.retrieval.vector_index import HNSW_EF_SEARCH, VectorIndex

@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from experience.bench.common import spread_dict
-from experience.bench.ledger import CountingKernel, Tally, answer_cost, mean_of, per_sample, step_cost
 from experience.events import Event, EventSink, Metrics, ignore
 from experience.kernel import Kernel
 from experience.tasks.dataset import load_dataset
 from experience.train.run_dir import RunConfig, RunDir
 from experience.train.trainer import Trainer
+from experience_bench.common import spread_dict
+from experience_bench.ledger import CountingKernel, Tally, answer_cost, mean_of, per_sample, step_cost
 
 Log = Callable[[str], None]
 

@@ -1,6 +1,6 @@
 """A peer method run for real: DSPy's BootstrapFewShot against the local model behind llama_cpp.server.
 
-The peer runs in a child process (`python -m experience.bench.peer_dspy`) with the interpreter named by
+The peer runs in a child process (`python -m experience_bench.peer_dspy`) with the interpreter named by
 $EXPERIENCE_BENCH_PYTHON (default: this one), so a missing, broken or hanging dspy is recorded as data
 and never crashes the bench. Its answers are scored here exactly like every other method's.
 """
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from experience.bench.common import score
 from experience.kernel.serve import SERVER_ALIAS, llama_server
 from experience.tasks.dataset import Dataset
+from experience_bench.common import score
 
 PYTHON_ENV = "EXPERIENCE_BENCH_PYTHON"
 
@@ -41,10 +41,10 @@ def process_peak_rss_mb(pid: int) -> float | None:
 
 def run_child(job: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run peer_dspy in a child interpreter; its JSON result, or {"error": ...} on any failure."""
-    command = [peer_python(), "-m", "experience.bench.peer_dspy"]
+    command = [peer_python(), "-m", "experience_bench.peer_dspy"]
     env = dict(os.environ)
-    core = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (core, env.get("PYTHONPATH", "")) if p)
+    here = str(Path(__file__).resolve().parents[1])  # the folder holding experience_bench, for another interpreter
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
     try:
         done = subprocess.run(
             command, input=json.dumps(job), capture_output=True, text=True, timeout=timeout, env=env, check=False

@@ -1,6 +1,6 @@
 """DSPy's BootstrapFewShot on the local model, run in a child process: JSON job on stdin, JSON result on stdout.
 
-    python -m experience.bench.peer_dspy < job.json > result.json
+    python -m experience_bench.peer_dspy < job.json > result.json
 
 The job names the OpenAI-compatible server (base_url, model alias), the task prompt, the training pairs
 the optimizer may use, the evaluation splits and the settings. The result holds every raw prediction

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from experience.bench.common import Score, score, spread_dict
 from experience.kernel import Kernel, KernelTask
 from experience.prompts import render
 from experience.tasks.dataset import Dataset, Pair
 from experience.text.answer import blocks, trim_blocks
+from experience_bench.common import Score, score, spread_dict
 
 SHOT_HEADROOM = 32  # completion tokens beyond the longest example answer (as st_moe allows)
 

@@ -18,13 +18,13 @@ from typing import Any
 
 from experience.kernel import Kernel, KernelTask
 from experience.prompts import render
+from experience.storage.layout import EXPERIENCE_COLUMNS
 from experience.text.answer import clean_answer
 from experience.train.journal import Change
 from experience.train.provenance import row_provenance
 from experience.train.run_dir import RunConfig, RunDir, RunError
 
 POLICIES = ("both", "trust", "llm")
-COLUMNS = ("query", "key", "value")
 
 
 @dataclass
@@ -190,7 +190,7 @@ def _change(run: RunDir, kept: list[Candidate], policy: str) -> Change:
         for col, text in enumerate((cand.query, cand.key, cand.value)):
             entries.append((3 * row + col, None, text or None))
             coeff.append((3 * row + col, 0.0, (cand.trust if col == 2 else 1.0) if text else 0.0))
-            record: dict[str, Any] = {"id": f"0:{row}:{col}", "step": 0, "row": row, "column": COLUMNS[col]}
+            record: dict[str, Any] = {"id": f"0:{row}:{col}", "step": 0, "row": row, "column": EXPERIENCE_COLUMNS[col]}
             record |= {"diff": None, "state": "applied", "outcome": "merged", "action": "merge-runs", "policy": policy}
             record |= {"sample": cand.samples[0] if cand.samples else None, "samples": cand.samples}
             records.append(record | {"origins": cand.origins})

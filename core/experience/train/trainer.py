@@ -16,14 +16,13 @@ from experience.function.route import Route
 from experience.kernel import BudgetExceeded, Kernel
 from experience.nn.moe import StMoe
 from experience.optim.stsgd import StSGD
+from experience.storage.layout import EXPERIENCE_COLUMNS
 from experience.tasks.dataset import Dataset, Pair
 from experience.tensor import SymbolicTensor, from_texts
 from experience.text.answer import clean_answer
-from experience.textwise import PatchStats
 from experience.train.journal import Change
+from experience.train.patch_records import StepRecords, coeff_changes
 from experience.train.run_dir import RunDir, RunState
-
-COLUMNS = ("query", "key", "value")
 
 
 @dataclass(frozen=True)
@@ -41,12 +40,6 @@ class EvalResult:
         """The JSON keys of `experience eval --json` (`valid` only when the dataset names a checker)."""
         found: dict[str, float | int] = {"loss": self.loss, "exact": self.exact, "n": self.n}
         return found | ({"valid": self.valid} if self.valid is not None else {})
-
-
-def coeff_changes(before: torch.Tensor, after: torch.Tensor) -> list[tuple[int, float, float]]:
-    """(flat position, before, after) of every coefficient that changed."""
-    old, new = before.reshape(-1).tolist(), after.reshape(-1).tolist()
-    return [(i, float(a), float(b)) for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
 
 
 class Trainer:
@@ -99,7 +92,8 @@ class Trainer:
         """Refuse a patch that would write a validation target verbatim into the experience."""
         leaked = clean_answer(new_text) in self.val_targets
         if leaked:
-            self.events(Log(f"leak guard blocked a patch to row {position // 3} ({COLUMNS[position % 3]})", "warning"))
+            row, column = divmod(position, 3)
+            self.events(Log(f"leak guard blocked a patch to row {row} ({EXPERIENCE_COLUMNS[column]})", "warning"))
         return not leaked
 
     # -- one step --------------------------------------------------------------------------
@@ -118,14 +112,15 @@ class Trainer:
         spec = self.model.last
         routes = spec.row_routes if spec is not None else {}
         storage, coeff_before = self.experience.storage, self.experience.coeff.detach().clone()
+        patches = StepRecords(state.step + 1, batch, routes, cfg.grad, cfg.capacity)
         storage.begin_deferred()
         try:
             if cfg.review:
-                stats, records = self._stage(batch, routes)
+                stats, records = patches.staged(self.experience)
             else:
                 stats = self.optimizer.step(accept=self.accept).total
                 self._trust_fresh_rows(routes)
-                records = self._records(stats, batch, routes, "applied")
+                records = patches.applied(stats)
         finally:
             changes = storage.end_deferred()
         outputs = output.texts()
@@ -161,58 +156,6 @@ class Trainer:
             for row, route in routes.items():
                 if route.action in ("new", "evict") and self.experience.text(row, 2):
                     self.experience.coeff.data[row, 1:] = 1.0
-
-    def _stage(self, batch: Sequence[Pair], routes: dict[int, Route]) -> tuple[PatchStats, list[dict[str, Any]]]:
-        stats = PatchStats()
-        sgrad = self.experience.sgrad
-        diffs = sgrad.texts() if sgrad is not None else []
-        records = []
-        texts = self.experience.texts()
-        for position, d in enumerate(diffs):
-            if d:
-                records.append(
-                    self._patch_record(position, d, batch, routes, "staged", None) | {"base": texts[position] or ""}
-                )
-        stats.skipped = len(diffs) - len(records)
-        return stats, records
-
-    def _records(
-        self, stats: PatchStats, batch: Sequence[Pair], routes: dict[int, Route], state: str
-    ) -> list[dict[str, Any]]:
-        out = []
-        for element in stats.elements:
-            outcome = element.outcome.value if element.outcome is not None else "blocked"
-            rec = self._patch_record(
-                element.position, element.diff, batch, routes, state if element.outcome else "blocked", outcome
-            )
-            rec["rejected_hunks"] = list(element.rejected_hunks)
-            out.append(rec)
-        return out
-
-    def _patch_record(
-        self, position: int, diff: str, batch: Sequence[Pair], routes: dict[int, Route], state: str, outcome: str | None
-    ) -> dict[str, Any]:
-        row, column = divmod(position, 3)
-        route = routes.get(row)
-        samples = [batch[i].name for i in route.samples] if route is not None else []
-        step = self.run.state.step + 1
-        record: dict[str, Any] = {
-            "id": f"{step}:{row}:{column}",
-            "step": step,
-            "row": row,
-            "column": COLUMNS[column],
-            "diff": diff,
-            "state": state,
-            "outcome": outcome,
-            "sample": samples[0] if samples else None,
-            "samples": samples,
-            "grad": self.run.config.grad,
-            "action": route.action if route is not None else None,
-            "policy": self.run.config.capacity,
-        }
-        if route is not None and route.evicted_trust is not None:
-            record["evicted_trust"] = route.evicted_trust
-        return record
 
     def _exact(self, pairs: Sequence[Pair], outputs: Sequence[str | None], targets: Sequence[str]) -> list[bool]:
         """Per sample: the task's verifier if the dataset names one, else equal text."""

@@ -15,7 +15,7 @@ from experience.tasks.dataset import Dataset, load_dataset
 from experience.train.executor import executor_choice
 from experience.train.options import RunOptions, new_run_config
 from experience.train.rollback import rollback as rollback_run
-from experience.train.run_dir import RunDir, RunError
+from experience.train.run_dir import RunConfig, RunDir, RunError
 from experience.train.trainer import EvalResult, Trainer
 from experience_daemon.errors import RunBusy
 from experience_daemon.session import Job, RunSession
@@ -109,6 +109,8 @@ def train(
         sink = job_sink(workspace, session, events)
         for warning in getattr(kernel, "warnings", []):
             sink(Log(warning, "warning"))
+        if options.resume and (ignored := kept_settings(cfg, settings)):
+            sink(Log(ignored, "warning"))
         try:
             trainer = Trainer(
                 run,
@@ -125,6 +127,15 @@ def train(
             workspace.emit_changes(session, "patch")
     # where the run now is wins over the keys of the last metrics record (its epoch is the one evaluated)
     return {"run_dir": str(run.path), **result, "step": run.state.step, "epoch": run.state.epoch}
+
+
+def kept_settings(cfg: RunConfig, settings: Mapping[str, Any]) -> str | None:
+    """The warning for settings a resumed run does not take (it keeps run.json's), or None when none differ."""
+    differ = {k: v for k, v in settings.items() if v is not None and hasattr(cfg, k) and getattr(cfg, k) != v}
+    if not differ:
+        return None
+    asked = ", ".join(f"{k}={v} (the run's: {getattr(cfg, k)})" for k, v in sorted(differ.items()))
+    return f"a resumed run keeps the settings in its run.json; ignored: {asked}. Train a new run to change them"
 
 
 def rollback(workspace: Workspace, run_dir: str, to_step: int) -> dict[str, Any]:

@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--dataset", default=None, help="dataset folder or a flat folder of <name>.py + <name>.viba")
     ev.add_argument("--split", default="val")
     ev.add_argument("--json", action="store_true", help="print {loss, exact, valid, n} as JSON (valid: with a checker)")
+    ev.add_argument(
+        "--grammar",
+        choices=("on", "off"),
+        default=None,
+        help="answer under the dataset's grammar or free (default: the run's setting, from run.json)",
+    )
     ev.add_argument("--quiet", action="store_true")
     _add_backend_args(ev)
     show = sub.add_parser("show", help="list the learned experience entries")
@@ -174,6 +180,7 @@ def _eval(args: argparse.Namespace, service: Service) -> int:
         no_cache=args.no_cache,
         executor=args.executor,
         workers=args.workers,
+        grammar=args.grammar,
     )
     if args.json:
         print(json.dumps(result.as_dict()))

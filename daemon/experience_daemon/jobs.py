@@ -187,7 +187,10 @@ def evaluate(
     )
     try:
         sink = job_sink(workspace, session, events)
-        trainer = Trainer(run, data, kernel, events=sink, cancel=cancel, experience=session.experience)
+        grammar = options.get("grammar")  # None: the run's setting
+        trainer = Trainer(
+            run, data, kernel, events=sink, cancel=cancel, experience=session.experience, grammar=grammar
+        )
         return trainer.evaluate(pairs, split, record=record)
     finally:
         kernel.close()

@@ -195,6 +195,7 @@ class EvaluateRequest(TypedDict):
     baseUrl: NotRequired[str]
     noCache: NotRequired[bool]
     record: NotRequired[bool]
+    grammar: NotRequired[Literal["on", "off"]]  # answers under the dataset's grammar or free (default: the run's)
 
 
 class EvalResult(TypedDict):

@@ -117,13 +117,14 @@ class Service(Workspace):
         cancel: CancelToken | None = None,
         executor: str | None = None,
         workers: int | None = None,
+        grammar: str | None = None,
     ) -> EvalResult:
         """Loss and exact-match of a run on a dataset split (a new empty run if none exists); `cancel` stops it
         between batches with `Cancelled` (nothing recorded)."""
         options: dict[str, Any] = {"split": split, "backend": backend, "model": model}
         options["base_url"] = base_url
         options |= {"cache": cache, "no_cache": no_cache, "record": record}
-        options |= {"executor": executor, "workers": workers}
+        options |= {"executor": executor, "workers": workers, "grammar": grammar}
         return jobs.evaluate(self, run_dir, dataset, options, events, cancel)
 
     def open_run(self, run_dir: str) -> dict[str, Any]:

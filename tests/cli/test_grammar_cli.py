@@ -88,3 +88,36 @@ def test_eval_of_the_viba_dataset_prints_valid_with_the_local_model(
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"loss", "exact", "valid", "n"} and result["n"] == 2 and 0.0 <= result["valid"] <= 1.0
     assert json.loads((run / "run.json").read_text())["config"]["grammar"] == "on"  # viba names a grammar
+
+
+def test_eval_grammar_overrides_the_runs_setting_for_that_evaluation_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backends: list[ScriptedBackend] = []
+
+    def backend() -> ScriptedBackend:
+        backends.append(ScriptedBackend(copying_translator))
+        return backends[-1]
+
+    class RecordingService(Service):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(backend_factory=backend, **kwargs)
+
+    monkeypatch.setattr(cli, "Service", RecordingService)
+    dataset, run = viba_like(tmp_path), tmp_path / "run"
+    assert train(dataset, run) == 0
+    grammar = (dataset / "viba.gbnf").read_text(encoding="utf-8")
+
+    def evaluate(*extra: str) -> set[str | None]:
+        backends.clear()
+        assert cli.main(["eval", "--run-dir", str(run), "--json", "--no-cache", "--quiet", *extra]) == 0
+        json.loads(capsys.readouterr().out.splitlines()[-1])
+        return {t.grammar for b in backends for t in b.calls if t.tag == "translate"}
+
+    assert evaluate() == {grammar}  # the run's setting: on
+    assert evaluate("--grammar", "off") == {None}
+    assert json.loads((run / "run.json").read_text())["config"]["grammar"] == "on"  # the run keeps its own
+    assert evaluate("--grammar", "on") == {grammar}
+    with pytest.raises(SystemExit):
+        cli.main(["eval", "--run-dir", str(run), "--grammar", "maybe"])
+    assert "invalid choice: 'maybe'" in capsys.readouterr().err

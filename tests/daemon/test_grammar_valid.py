@@ -33,6 +33,10 @@ async def test_valid_in_train_evaluate_and_metrics_and_grammar_in_the_summary(
     assert all(0.0 <= r["valid"] <= 1.0 for r in records)
     evaluated = await daemon.request("experience/evaluate", {"runDir": str(run_dir), "split": "train"})
     assert set(evaluated) == {"loss", "exact", "valid", "n"}
+    free = await daemon.request("experience/evaluate", {"runDir": str(run_dir), "grammar": "off", "record": False})
+    assert set(free) == {"loss", "exact", "valid", "n"}  # an evaluation may answer free; the run stays "on"
+    with pytest.raises(JsonRpcException, match="grammar"):
+        await daemon.request("experience/evaluate", {"runDir": str(run_dir), "grammar": "maybe"})
     summary = await daemon.request("experience/openRun", {"runDir": str(run_dir)})
     assert summary["grammar"] == "on"  # the dataset names a grammar: on by default
 

@@ -54,6 +54,7 @@ class Trainer:
         events: EventSink = ignore,
         cancel: CancelToken | None = None,
         experience: SymbolicTensor | None = None,
+        grammar: str | None = None,
     ) -> None:
         self.run = run
         self.dataset = dataset
@@ -61,6 +62,7 @@ class Trainer:
         self.events = events
         self.cancel = cancel or CancelToken()
         cfg = run.config
+        grammar = grammar or cfg.grammar  # "on" | "off" | "auto"; an evaluation may override the run's
         self.experience = experience if experience is not None else run.load_experience()
         self.model = StMoe(
             self.experience,
@@ -76,9 +78,9 @@ class Trainer:
             query=cfg.query,
             retriever=cfg.retriever,
             retriever_cache=run.path / ".cache",
-            grammar=dataset.grammar if cfg.grammar != "off" else None,
+            grammar=dataset.grammar if grammar != "off" else None,
         )
-        if cfg.grammar == "on" and dataset.grammar is None:
+        if grammar == "on" and dataset.grammar is None:
             events(Log(f"--grammar on, but dataset {dataset.name!r} names no grammar; answers are free", "warning"))
         dataset.check()  # a checker that cannot be imported fails here, before any call
         self.optimizer = StSGD([self.experience], lr=cfg.lr)

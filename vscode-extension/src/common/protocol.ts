@@ -63,6 +63,7 @@ export interface EvaluateRequest {
   backend?: "local" | "openai" | "claude-agent";
   baseUrl?: string;
   dataset?: string;
+  grammar?: "on" | "off";
   model?: string;
   noCache?: boolean;
   record?: boolean;

@@ -92,7 +92,7 @@ def run_merge(args: argparse.Namespace, service: Service) -> int:
         scores = {}
         for run in [*args.runs, args.out]:
             got = service.evaluate(run, args.dataset, split=args.split, record=False, cache=args.cache)
-            scores[run] = {"loss": got.loss, "exact": got.exact, "n": got.n}
+            scores[run] = got.as_dict()  # loss, exact, n (and valid when the dataset has a checker)
         result["eval"] = {"split": args.split, "runs": scores}
         for run, score in scores.items():
             line = f"{run}: {args.split} loss {score['loss']:.4f} exact {score['exact']:.2f} n {score['n']}"

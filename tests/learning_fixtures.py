@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 from experience.kernel import KernelTask
@@ -36,6 +37,21 @@ def write_dataset(root: Path, pairs: dict[str, dict[str, tuple[str, str]]] = PAI
         "task_prompt": "Translate the Python function into Viba.",
         "splits": {s: s for s in pairs},
     }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+VIBA_GRAMMAR = Path(__file__).resolve().parents[1] / "datasets" / "viba" / "viba.gbnf"
+
+
+def with_viba_checks(folder: Path, *, checker: bool = True, grammar: bool = True) -> Path:
+    """`folder`'s manifest names the Viba checker and/or the Viba grammar (copied in); the folder."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if checker:
+        manifest["checker"] = "experience.tasks.viba:check"
+    if grammar:
+        shutil.copy(VIBA_GRAMMAR, folder / "viba.gbnf")
+        manifest["grammar"] = "viba.gbnf"
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 import experience_daemon.cli as cli
 from doubles import ScriptedBackend
 from experience_daemon.service import Service
-from learning_fixtures import copying_translator, write_dataset
+from learning_fixtures import copying_translator, with_viba_checks, write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,12 +31,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def viba_like(tmp_path: Path) -> Path:
     """The tiny dataset with the Viba checker and grammar in its manifest."""
-    folder = write_dataset(tmp_path)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    shutil.copy(ROOT / "datasets" / "viba" / "viba.gbnf", folder / "viba.gbnf")
-    manifest |= {"checker": "experience.tasks.viba:check", "grammar": "viba.gbnf"}
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
+    return with_viba_checks(write_dataset(tmp_path))
 
 
 def train(dataset: Path, run: Path, *extra: str) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 from doubles import ScriptedBackend
@@ -14,7 +12,7 @@ from experience_bench.learning import GRAMMAR_VARIANTS, Lab, LearnPlan, learn
 from experience_bench.ledger import CountingKernel
 from experience_bench.report import markdown
 from experience_bench.runner import BenchOptions, prompt_baselines, variant_options
-from learning_fixtures import copying_translator, write_dataset
+from learning_fixtures import copying_translator, with_viba_checks, write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,11 +36,7 @@ def test_a_subset_keeps_its_grammar(tmp_path: Path) -> None:
 
 
 def test_grammar_runs_record_valid_and_the_report_shows_it(tmp_path: Path) -> None:
-    folder = write_dataset(tmp_path)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    shutil.copy(ROOT / "datasets" / "viba" / "viba.gbnf", folder / "viba.gbnf")
-    manifest |= {"checker": "experience.tasks.viba:check", "grammar": "viba.gbnf"}
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    folder = with_viba_checks(write_dataset(tmp_path))
     backend = ScriptedBackend(copying_translator)
     lab = Lab(CountingKernel(backend))
     base = LearnPlan("tiny", "tiny", ("val",), epochs=2, rows=6, batch_size=2)
@@ -64,17 +58,8 @@ def test_grammar_runs_record_valid_and_the_report_shows_it(tmp_path: Path) -> No
     assert "grammar-on: untrained loss val 0.743 ± 0.000 (valid 0.00)" in text
 
 
-def _tiny_with_grammar(tmp_path: Path) -> Path:
-    folder = write_dataset(tmp_path)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    shutil.copy(ROOT / "datasets" / "viba" / "viba.gbnf", folder / "viba.gbnf")
-    manifest |= {"checker": "experience.tasks.viba:check", "grammar": "viba.gbnf"}
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
-
-
 def test_prompt_baselines_decode_under_the_grammar_when_asked_and_report_valid(tmp_path: Path) -> None:
-    data = load_dataset(_tiny_with_grammar(tmp_path))
+    data = load_dataset(with_viba_checks(write_dataset(tmp_path)))
     pairs = data.split("val")
     backend = ScriptedBackend(copying_translator)
     kernel = CountingKernel(backend)
@@ -90,7 +75,7 @@ def test_prompt_baselines_decode_under_the_grammar_when_asked_and_report_valid(t
 
 
 def test_grammar_bench_reports_both_baseline_sets(tmp_path: Path) -> None:
-    data = load_dataset(_tiny_with_grammar(tmp_path))
+    data = load_dataset(with_viba_checks(write_dataset(tmp_path)))
     kernel = CountingKernel(ScriptedBackend(copying_translator))
     options = BenchOptions(seeds=(0,), **variant_options("grammar"))
     base = prompt_baselines(kernel, data, ("val",), options, False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +12,11 @@ from experience.kernel import Kernel, KernelTask
 from experience.tasks.dataset import Dataset, load_dataset
 from experience.train.run_dir import RunConfig, RunDir
 from experience.train.trainer import Trainer
-from learning_fixtures import copying_translator, write_dataset
-
-VIBA_GRAMMAR = Path(__file__).resolve().parents[2] / "datasets" / "viba" / "viba.gbnf"
+from learning_fixtures import VIBA_GRAMMAR, copying_translator, with_viba_checks, write_dataset
 
 
 def _dataset(tmp_path: Path, *, checker: bool = True, grammar: bool = True) -> Dataset:
-    folder = write_dataset(tmp_path)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    if checker:
-        manifest["checker"] = "experience.tasks.viba:check"
-    if grammar:
-        shutil.copy(VIBA_GRAMMAR, folder / "viba.gbnf")
-        manifest["grammar"] = "viba.gbnf"
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return load_dataset(folder)
+    return load_dataset(with_viba_checks(write_dataset(tmp_path), checker=checker, grammar=grammar))
 
 
 def _trainer(tmp_path: Path, dataset: Dataset, backend: ScriptedBackend, **config: Any) -> Trainer:

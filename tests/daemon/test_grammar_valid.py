@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
-from daemon_client import ROOT, Daemon
+from daemon_client import Daemon
 from pygls.exceptions import JsonRpcException
 
-
-def with_checker(dataset: Path, grammar: bool) -> Path:
-    """The tiny dataset, its manifest naming the Viba checker (and the Viba grammar if `grammar`)."""
-    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
-    manifest["checker"] = "experience.tasks.viba:check"
-    if grammar:
-        shutil.copy(ROOT / "datasets" / "viba" / "viba.gbnf", dataset / "viba.gbnf")
-        manifest["grammar"] = "viba.gbnf"
-    (dataset / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return dataset
+from learning_fixtures import with_viba_checks
 
 
 async def test_valid_in_train_evaluate_and_metrics_and_grammar_in_the_summary(
     daemon: Daemon, run_dir: Path, dataset: Path
 ) -> None:
-    params = {"runDir": str(run_dir), "dataset": str(with_checker(dataset, True)), "epochs": 1, "rows": 6}
+    params = {"runDir": str(run_dir), "dataset": str(with_viba_checks(dataset)), "epochs": 1, "rows": 6}
     result = await daemon.request("experience/train", params | {"batchSize": 2, "query": "lexical"})
     assert 0.0 <= result["valid"] <= 1.0
     records = [m["record"] for m in daemon.notes["experience/metrics"]]
